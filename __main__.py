@@ -1,0 +1,7 @@
+"""`python -m ganforge <command>`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

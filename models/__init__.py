@@ -1,0 +1,1 @@
+"""Pure PyTorch networks and their checkpoint loaders. Never imports ComfyUI."""

@@ -1,0 +1,39 @@
+"""Render each example workflow headless and save its first output image as <name>.jpg beside it.
+
+A developer tool: `python scripts/workflow_thumbnails.py [workflows/x.json ...]`. The thumbnails
+are what ComfyUI's template browser shows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = 512
+
+
+def main() -> int:
+    files = [Path(f) for f in sys.argv[1:]] or sorted((ROOT / "workflows").glob("*.json"))
+    for path in files:
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run([sys.executable, "-m", "ganforge", "run", str(path), "--out", out], check=True)
+            first = sorted(Path(out).glob("*.png"))[0]
+            with Image.open(first) as picture:
+                picture = picture.convert("RGB")
+                picture.thumbnail((SIZE, SIZE), Image.LANCZOS)
+                if min(picture.size) < 64:
+                    scale = 64 / min(picture.size)
+                    picture = picture.resize((round(picture.width * scale), round(picture.height * scale)),
+                                             Image.NEAREST)
+                picture.save(path.with_suffix(".jpg"), quality=90)
+        print(f"{path.with_suffix('.jpg')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Every example workflow: converted like the frontend does, and executed through the real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ganforge.headless.embedded import PACK_ROOT
+from ganforge.headless.workflow import is_ui_format, ui_to_api
+
+pytestmark = pytest.mark.server
+WORKFLOWS = PACK_ROOT / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.json"))
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ganforge", "run", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_there_are_workflows():
+    assert FILES, "workflows/ has no example workflow"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_workflow_has_api_twin_and_thumbnail(path: Path):
+    assert is_ui_format(json.loads(path.read_text())), f"{path.name} must be in UI format"
+    assert (WORKFLOWS / "api" / path.name).is_file(), f"{path.name} has no API twin in workflows/api/"
+    thumbnail = path.with_suffix(".jpg")
+    assert thumbnail.is_file(), f"{path.name} has no thumbnail {thumbnail.name}"
+    with Image.open(thumbnail) as picture:
+        assert picture.format == "JPEG" and min(picture.size) >= 64
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_conversion_equals_the_frontend_twin(comfy, path: Path):
+    twin = json.loads((WORKFLOWS / "api" / path.name).read_text())
+    assert ui_to_api(json.loads(path.read_text()), comfy.object_info) == twin
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_workflow_runs_and_writes_images(comfy, path: Path, tmp_path: Path):
+    result = run_cli(str(path), "--server", comfy.url, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    written = sorted(tmp_path.glob("*.png"))
+    assert written, result.stderr
+    for file in written:
+        with Image.open(file) as picture:
+            picture.load()
+            assert picture.size[0] > 0
+
+
+def test_seed_makes_runs_repeatable_and_different(comfy, tmp_path: Path):
+    path = str(WORKFLOWS / "noise_contact_sheet.json")
+    outputs = []
+    for seed, folder in ((5, "a"), (5, "b"), (6, "c")):
+        result = run_cli(path, "--server", comfy.url, "--seed", str(seed), "--out", str(tmp_path / folder))
+        assert result.returncode == 0, result.stderr
+        (file,) = (tmp_path / folder).glob("*.png")
+        with Image.open(file) as picture:
+            outputs.append(picture.tobytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+
+
+def test_files_in_out_are_never_replaced(comfy, tmp_path: Path):
+    path = str(WORKFLOWS / "noise_contact_sheet.json")
+    for _ in range(2):
+        assert run_cli(path, "--server", comfy.url, "--out", str(tmp_path), "--set", "1.seeds=\"1-2\"").returncode == 0
+    files = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(files) == 2 and len(set(files)) == 2
+
+
+def test_validation_error_exits_nonzero_naming_the_node(comfy, tmp_path: Path):
+    result = run_cli(str(WORKFLOWS / "noise_contact_sheet.json"), "--server", comfy.url,
+                     "--set", "4.columns=-5", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "node 4 (GANForge Image Grid)" in result.stderr and "columns" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_execution_error_exits_nonzero_naming_the_node(comfy, tmp_path: Path):
+    result = run_cli(str(WORKFLOWS / "noise_contact_sheet.json"), "--server", comfy.url,
+                     "--set", "1.seeds=\"one to six\"", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "node 1 (GANForge Seed List) failed" in result.stderr and "Fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_cli_starts_and_stops_its_own_server(tmp_path: Path):
+    """The README's main job: no --server, so the embedded ComfyUI is started and stopped."""
+    result = run_cli(str(WORKFLOWS / "api" / "noise_contact_sheet.json"), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "ComfyUI is ready at http://127.0.0.1:" in result.stderr
+    assert len(list(tmp_path.glob("*.png"))) == 1
+    leftover = subprocess.run(["pgrep", "-f", f"ganforge-run-.*comfyui|--output-directory {tmp_path}"],
+                              capture_output=True, text=True, check=False)
+    assert leftover.stdout.strip() == ""
