@@ -47,6 +47,33 @@ def _run(subparsers: argparse._SubParsersAction) -> None:
     add_run_arguments(parser)
 
 
+@command
+def _convert(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("convert", help="convert a model file to GANForge .safetensors",
+                                   description="Read a supported checkpoint safely (no code from it runs) and "
+                                   "write weights + architecture metadata as .safetensors.")
+    parser.add_argument("source")
+    parser.add_argument("target", help="the .safetensors file to write (never replaces an existing file)")
+    parser.set_defaults(handler=_convert_main)
+
+
+def _convert_main(args: argparse.Namespace) -> int:
+    from .models.checkpoint import CheckpointError
+    from .models.stylegan import load_stylegan, save_stylegan
+
+    if not args.target.endswith(".safetensors"):
+        print("ganforge convert: the target must end in .safetensors", file=sys.stderr)
+        return 2
+    try:
+        network = load_stylegan(args.source)
+        save_stylegan(network, args.target)
+    except (CheckpointError, FileExistsError) as error:
+        print(f"ganforge convert: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.target}: {network.architecture}, {network.img_resolution}px, num_ws {network.num_ws}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganforge", description="GANForge command line")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

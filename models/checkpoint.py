@@ -1,0 +1,81 @@
+"""Reading model files safely, and GANForge's own self-describing safetensors format."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .safe_pickle import UnsafePickleError, restricted_load
+
+ARCH_KEY = "ganforge.architecture"
+KWARGS_KEY = "ganforge.kwargs"
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be read or recognised; the message names the file and why."""
+
+
+def sniff_format(path: str | os.PathLike) -> str:
+    """'safetensors', 'torch-zip' (torch.save), 'pickle' (protocol 2+), or 'unknown'."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head.startswith(b"PK\x03\x04"):
+        return "torch-zip"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "pickle"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "safetensors"
+    return "unknown"
+
+
+def read_pickle(path: str | os.PathLike) -> Any:
+    """A plain pickle through the restricted unpickler (NVlabs .pkl, TF-era .pkl)."""
+    try:
+        with open(path, "rb") as handle:
+            return restricted_load(handle)
+    except UnsafePickleError as error:
+        raise CheckpointError(f"{Path(path).name}: {error}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{Path(path).name} is truncated or corrupt ({type(error).__name__}: {error})") from None
+
+
+def read_torch_file(path: str | os.PathLike) -> Any:
+    """A torch.save file, with ``weights_only=True`` (no code can run)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{Path(path).name} could not be read safely: {str(error).splitlines()[0]}") from None
+
+
+def save_safetensors(state_dict: dict[str, torch.Tensor], path: str | os.PathLike, architecture: str,
+                     kwargs: dict) -> None:
+    """Write weights plus the architecture name and constructor kwargs (JSON) as metadata.
+
+    Refuses to replace an existing file: a user's file is never overwritten by accident.
+    """
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; choose another name (files are never replaced)")
+    tensors = {name: tensor.detach().contiguous().cpu() for name, tensor in state_dict.items()}
+    metadata = {ARCH_KEY: architecture, KWARGS_KEY: json.dumps(kwargs, sort_keys=True), "format": "pt"}
+    tmp = path.with_name(path.name + ".partial")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as error:  # safetensors raises its own exception types
+        raise CheckpointError(f"{Path(path).name} is not a readable safetensors file: {error}") from None
+    return tensors, metadata

@@ -1,0 +1,6 @@
+"""StyleGAN generators (NVlabs parameter names and call contract) and their safe loaders."""
+
+from .loader import load_stylegan, save_stylegan
+from .stylegan2 import Generator as StyleGAN2Generator
+
+__all__ = ["StyleGAN2Generator", "load_stylegan", "save_stylegan"]

@@ -1,0 +1,156 @@
+"""``load_stylegan(path)``: recognise a StyleGAN checkpoint and build our generator from it, safely."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..checkpoint import (
+    ARCH_KEY,
+    KWARGS_KEY,
+    CheckpointError,
+    read_pickle,
+    read_safetensors,
+    read_torch_file,
+    save_safetensors,
+    sniff_format,
+)
+from ..safe_pickle import InertObject, PersistentRecord
+from .stylegan2 import Generator as StyleGAN2Generator
+
+ARCHITECTURES = {"stylegan2": StyleGAN2Generator}
+
+
+def record_state_dict(record: PersistentRecord, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Rebuild ``module.state_dict()`` from a persistent record: parameters and persistent buffers,
+    recursively through ``_modules``, with dotted names."""
+    state = record.state
+    skipped = set(state.get("_non_persistent_buffers_set") or ())
+    tensors: dict[str, torch.Tensor] = {}
+    for name, value in (state.get("_parameters") or {}).items():
+        if value is not None:
+            tensors[prefix + name] = value.detach()
+    for name, value in (state.get("_buffers") or {}).items():
+        if value is not None and name not in skipped:
+            tensors[prefix + name] = value
+    for name, child in (state.get("_modules") or {}).items():
+        if isinstance(child, PersistentRecord):
+            tensors.update(record_state_dict(child, f"{prefix}{name}."))
+    return tensors
+
+
+def _family(keys: Mapping[str, Any]) -> str:
+    if "synthesis.b4.const" in keys:
+        return "stylegan2"
+    if "synthesis.input.affine.weight" in keys:
+        return "stylegan3"
+    return "unknown"
+
+
+def _stylegan2_kwargs(init_kwargs: Mapping[str, Any]) -> dict:
+    kwargs = {key: value for key, value in dict(init_kwargs).items() if key != "synthesis_kwargs"}
+    kwargs.update(dict(init_kwargs.get("synthesis_kwargs") or {}))  # stylegan2-ada nests them
+    kwargs["mapping_kwargs"] = dict(kwargs.get("mapping_kwargs") or {})
+    return json.loads(json.dumps(kwargs, default=_plain))  # numpy scalars etc. -> plain JSON values
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"unexpected constructor argument {value!r}")
+
+
+def _build(architecture: str, kwargs: dict, tensors: dict[str, torch.Tensor], name: str) -> torch.nn.Module:
+    if architecture not in ARCHITECTURES:
+        raise CheckpointError(f"{name}: architecture {architecture!r} is not supported by this version of GANForge")
+    try:
+        with torch.device("meta"):
+            network = ARCHITECTURES[architecture](**kwargs)
+    except TypeError as error:
+        raise CheckpointError(f"{name}: the stored constructor arguments do not fit ({error})") from None
+    network = network.to_empty(device="cpu")
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tuple(tensors[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or wrong:
+        details = []
+        if missing:
+            details.append(f"missing {len(missing)} (e.g. {missing[0]})")
+        if unexpected:
+            details.append(f"unexpected {len(unexpected)} (e.g. {unexpected[0]})")
+        if wrong:
+            details.append(f"{len(wrong)} of another shape (e.g. {wrong[0]}: {tuple(tensors[wrong[0]].shape)} "
+                           f"vs {tuple(expected[wrong[0]].shape)})")
+        raise CheckpointError(f"{name}: the weights do not match a {architecture} generator built from its "
+                              f"stored arguments: {'; '.join(details)}")
+    network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in tensors.items()})
+    return network.eval().requires_grad_(False)
+
+
+def _from_nvlabs(data: Any, name: str) -> tuple[str, dict, dict[str, torch.Tensor]]:
+    if isinstance(data, tuple) and data and isinstance(data[0], InertObject) and "tflib" in data[0]._global_name:
+        raise CheckpointError(f"{name} is a TensorFlow-era StyleGAN pickle (dnnlib.tflib Network); reading it "
+                              "is not supported yet. Convert it with NVlabs' stylegan2-ada-pytorch legacy.py first.")
+    if not isinstance(data, dict) or not isinstance(data.get("G_ema"), PersistentRecord):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"{name} is a pickle but not an NVlabs StyleGAN network pickle "
+                              f"(expected a dict with G_ema; found {found})")
+    record = data["G_ema"]
+    tensors = record_state_dict(record)
+    family = _family(tensors)
+    if family != "stylegan2":
+        raise CheckpointError(f"{name}: G_ema is a {family} generator ({record.class_name}); "
+                              "this version of GANForge loads StyleGAN2/2-ADA only")
+    return family, _stylegan2_kwargs(record.state.get("_init_kwargs") or {}), tensors
+
+
+def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = None,
+                  dtype: torch.dtype | None = None) -> torch.nn.Module:
+    """Load a StyleGAN generator from an NVlabs ``.pkl`` or a GANForge ``.safetensors``.
+
+    Nothing in the file is executed. The result is in eval mode without gradients, with
+    attributes ``architecture`` and ``init_kwargs``. ``dtype`` other than float32 is refused for
+    now: fp16 runs inside the network where the checkpoint marks layers for it (CUDA only).
+    """
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    if dtype not in (None, torch.float32):
+        raise CheckpointError(f"{name}: dtype {dtype} is not supported yet; use float32")
+    kind = sniff_format(path)
+    if kind == "safetensors":
+        tensors, metadata = read_safetensors(path)
+        if ARCH_KEY not in metadata:
+            raise CheckpointError(f"{name} is a safetensors file without GANForge metadata "
+                                  f"({ARCH_KEY}); convert the original with `python -m ganforge convert`")
+        architecture, kwargs = metadata[ARCH_KEY], json.loads(metadata[KWARGS_KEY])
+    elif kind == "pickle":
+        architecture, kwargs, tensors = _from_nvlabs(read_pickle(path), name)
+    elif kind == "torch-zip":
+        data = read_torch_file(path)
+        if isinstance(data, dict) and "g_ema" in data:
+            raise CheckpointError(f"{name} is a rosinality stylegan2-pytorch checkpoint; reading it is not "
+                                  "supported yet")
+        raise CheckpointError(f"{name} is a torch.save file but not a known StyleGAN checkpoint")
+    else:
+        raise CheckpointError(f"{name} is not a StyleGAN checkpoint GANForge knows (expected an NVlabs .pkl "
+                              "or a GANForge .safetensors)")
+    network = _build(architecture, kwargs, tensors, name)
+    network.architecture = architecture
+    network.init_kwargs = kwargs
+    return network.to(device) if device is not None else network
+
+
+def save_stylegan(network: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Save a generator loaded or built by GANForge as self-describing safetensors."""
+    architecture = getattr(network, "architecture", "stylegan2")
+    save_safetensors(network.state_dict(), path, architecture, network.init_kwargs)
