@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 Padding = int | Sequence[int]
+SEPARABLE_MIN_TAPS = 8
 
 
 def setup_filter(
@@ -130,10 +131,12 @@ def upfirdn2d(
     flip_filter: bool = False,
     gain: float = 1.0,
 ) -> torch.Tensor:
-    """Same result as :func:`upfirdn2d_reference`; a separable filter (1-D, or a rank-one 2-D
-    filter such as NVlabs' [1,3,3,1] outer product) runs as two 1-D passes, and downsampling
-    is a strided convolution instead of computing pixels that are thrown away."""
-    if f is None:
+    """Same result as :func:`upfirdn2d_reference`; a long separable filter (1-D, or a rank-one
+    2-D filter) runs as two 1-D passes with strided downsampling instead of computing pixels
+    that are thrown away."""
+    # Measured on CPU (oneDNN): one 2-D depthwise pass beats two 1-D passes for short filters
+    # such as StyleGAN2's 4-tap blur; the split pays from about 8 taps (StyleGAN3's filters).
+    if f is None or f.shape[-1] < SEPARABLE_MIN_TAPS:
         return upfirdn2d_reference(x, f, up, down, padding, flip_filter, gain)
     factors = (f, f) if f.ndim == 1 else _rank_one_factors(f)
     if factors is None:
