@@ -66,6 +66,12 @@ def upfirdn2d_reference(
     gain: float = 1.0,
 ) -> torch.Tensor:
     """The obvious implementation: insert zeros, pad or crop, depthwise convolution, subsample."""
+    return _upfirdn2d_direct(x, f, up, down, padding, flip_filter, gain, strided=False)
+
+
+def _upfirdn2d_direct(x, f, up, down, padding, flip_filter, gain, strided: bool) -> torch.Tensor:
+    """Zero insertion, padding, one (or two 1-D) depthwise convolutions; ``strided`` folds the
+    subsampling into the last convolution's stride, which skips the dropped pixels."""
     if f is None:
         f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
     n, c, h, w = x.shape
@@ -79,12 +85,13 @@ def upfirdn2d_reference(
     f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
     if not flip_filter:
         f = f.flip(list(range(f.ndim)))
+    stride = (downy, downx) if strided else 1
     if f.ndim == 2:
-        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
+        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c, stride=stride)
     else:
         x = F.conv2d(x, f[None, None, None].repeat(c, 1, 1, 1), groups=c)
-        x = F.conv2d(x, f[None, None, :, None].repeat(c, 1, 1, 1), groups=c)
-    return x[:, :, ::downy, ::downx]
+        x = F.conv2d(x, f[None, None, :, None].repeat(c, 1, 1, 1), groups=c, stride=stride)
+    return x if strided else x[:, :, ::downy, ::downx]
 
 
 def _rank_one_factors(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -103,16 +110,28 @@ def _rank_one_factors(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | No
 
 
 def _filter_axis(x: torch.Tensor, taps: torch.Tensor, up: int, down: int, pad0: int, pad1: int, axis: int):
-    """upfirdn along one axis (2 = H, 3 = W) with 1-D taps given in correlation order."""
+    """upfirdn along one axis (2 = H, 3 = W) with 1-D taps given in correlation order.
+
+    Upsampling runs as a strided transposed convolution, which never multiplies the inserted
+    zeros; downsampling as a strided convolution, which never computes dropped samples.
+    """
+    c, length = x.shape[1], taps.numel()
+    shape = (1, -1) if axis == 3 else (-1, 1)
     if up > 1:
-        n, c, h, w = x.shape
-        if axis == 3:
-            x = F.pad(x.reshape(n, c, h, w, 1), [0, up - 1]).reshape(n, c, h, w * up)
-        else:
-            x = F.pad(x.reshape(n, c, h, 1, w), [0, 0, 0, up - 1]).reshape(n, c, h * up, w)
+        # Zero insertion, padding by pad0 and correlation with `taps` equal the transposed
+        # convolution with the reversed taps, read from offset length - 1 - pad0.
+        kernel = taps.flip(0).to(x.dtype).reshape(shape)[None, None].repeat(c, 1, 1, 1)
+        stride = (1, up) if axis == 3 else (up, 1)
+        y = F.conv_transpose2d(x, kernel, stride=stride, groups=c)
+        wanted = x.shape[axis] * up + pad0 + pad1 - length + 1
+        start = length - 1 - pad0
+        y = _pad_axis(y, axis, max(-start, 0), max(start + wanted - y.shape[axis], 0))
+        y = y.narrow(axis, max(start, 0), wanted)
+        if down > 1:  # both up and down on one axis: rare, so just subsample
+            y = y[:, :, :, ::down] if axis == 3 else y[:, :, ::down]
+        return y
     x = _pad_axis(x, axis, pad0, pad1)
-    c = x.shape[1]
-    kernel = taps.to(x.dtype).reshape((1, -1) if axis == 3 else (-1, 1))[None, None].repeat(c, 1, 1, 1)
+    kernel = taps.to(x.dtype).reshape(shape)[None, None].repeat(c, 1, 1, 1)
     return F.conv2d(x, kernel, stride=(1, down) if axis == 3 else (down, 1), groups=c)
 
 
@@ -131,16 +150,16 @@ def upfirdn2d(
     flip_filter: bool = False,
     gain: float = 1.0,
 ) -> torch.Tensor:
-    """Same result as :func:`upfirdn2d_reference`; a long separable filter (1-D, or a rank-one
-    2-D filter) runs as two 1-D passes with strided downsampling instead of computing pixels
-    that are thrown away."""
+    """Same result as :func:`upfirdn2d_reference`. Long filters skip the work the reference
+    wastes: a separable one (1-D, or a rank-one 2-D filter) runs as two 1-D passes with
+    transposed-convolution upsampling and strided downsampling; any other as one strided pass."""
     # Measured on CPU (oneDNN): one 2-D depthwise pass beats two 1-D passes for short filters
     # such as StyleGAN2's 4-tap blur; the split pays from about 8 taps (StyleGAN3's filters).
     if f is None or f.shape[-1] < SEPARABLE_MIN_TAPS:
         return upfirdn2d_reference(x, f, up, down, padding, flip_filter, gain)
     factors = (f, f) if f.ndim == 1 else _rank_one_factors(f)
-    if factors is None:
-        return upfirdn2d_reference(x, f, up, down, padding, flip_filter, gain)
+    if factors is None:  # e.g. StyleGAN3-R's radial filter: one 2-D pass, strided
+        return _upfirdn2d_direct(x, f, up, down, padding, flip_filter, gain, strided=True)
     column, row = factors
     column = column * gain  # the reference scales each of two 1-D passes by sqrt(gain), a 2-D filter by gain
     if not flip_filter:  # convolution, not correlation

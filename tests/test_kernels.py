@@ -11,6 +11,8 @@ import torch.nn.functional as F
 
 from ganforge.kernels.bias_act import bias_act
 from ganforge.kernels.conv2d_resample import conv2d_resample, modulated_conv2d
+from ganforge.kernels.filter_design import lowpass_filter
+from ganforge.kernels.filtered_lrelu import filtered_lrelu, filtered_lrelu_reference
 from ganforge.kernels.upfirdn2d import setup_filter, upfirdn2d, upfirdn2d_reference, upsample2d
 
 TAPS = {"blur4": [1, 3, 3, 1], "blur3": [1, 2, 1], "long8": [1, 4, 6, 4, 1, 2, 3, 1]}
@@ -113,3 +115,46 @@ def test_fused_and_unfused_modulated_conv_agree(up, demodulate):
         w = weight * styles[0].view(1, -1, 1, 1)
         w = w / w.square().sum(dim=[1, 2, 3], keepdim=True).add(1e-8).sqrt()
         assert torch.allclose(single, F.conv2d(x[:1], w, padding=1), atol=1e-4)
+
+
+@pytest.mark.parametrize("up, down", [(2, 2), (4, 2), (2, 1), (1, 2), (1, 1)])
+@pytest.mark.parametrize("radial", [False, True])
+def test_fast_filtered_lrelu_equals_reference(up, down, radial):
+    torch.manual_seed(6)
+    fu = lowpass_filter(6 * up, 3.0, 2.5, 16 * up) if up > 1 else None
+    fd = lowpass_filter(6 * down, 3.0, 2.5, 16 * up, radial=radial) if down > 1 else None
+    x, b = torch.randn(2, 3, 10, 12), torch.randn(3)
+    for padding, gain, slope, clamp in itertools.product([[5, 4, 5, 4], [11, 12, 9, 10], 7], [1.0, math.sqrt(2)],
+                                                         [0.2, 1.0], [None, 0.5]):
+        expected = filtered_lrelu_reference(x, fu, fd, b, up, down, padding, gain, slope, clamp)
+        got = filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp)
+        assert got.shape == expected.shape
+        assert torch.allclose(got, expected, atol=1e-5), (padding, gain, slope, clamp)
+
+
+def test_filtered_lrelu_is_bias_up_lrelu_down():
+    # Without filters and factors, the op is bias_act with lrelu; padding crops or extends.
+    torch.manual_seed(7)
+    x, b = torch.randn(1, 2, 4, 4), torch.randn(2)
+    plain = filtered_lrelu_reference(x, b=b, gain=2.0, slope=0.1, clamp=0.7)
+    assert torch.allclose(plain, bias_act(x, b, act="lrelu", alpha=0.1, gain=2.0, clamp=0.7))
+    with pytest.raises(ValueError, match="leaves no output"):
+        filtered_lrelu(x, padding=-3)
+
+
+def test_lowpass_design_matches_scipy():
+    import numpy as np
+    import scipy.signal as scipy_signal  # a dev dependency: the design it replaces at run time
+    import scipy.special
+
+    for numtaps, cutoff, width, fs in [(12, 2, 2.3, 16), (24, 5.6, 3.1, 32), (12, 128, 50.0, 512)]:
+        expected = scipy_signal.firwin(numtaps=numtaps, cutoff=cutoff, width=width, fs=fs)
+        assert np.abs(lowpass_filter(numtaps, cutoff, width, fs).numpy() - expected).max() < 1e-7
+        x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
+        r = np.hypot(*np.meshgrid(x, x))
+        jinc = scipy.special.j1(2 * cutoff * np.pi * r) / (np.pi * r)
+        window = np.kaiser(numtaps, scipy_signal.kaiser_beta(scipy_signal.kaiser_atten(numtaps, width / (fs / 2))))
+        radial = jinc * np.outer(window, window)
+        radial /= radial.sum()
+        assert np.abs(lowpass_filter(numtaps, cutoff, width, fs, radial=True).numpy() - radial).max() < 1e-7
+    assert lowpass_filter(1, 1.0, 1.0, 4) is None

@@ -22,8 +22,9 @@ from ..checkpoint import (
 )
 from ..safe_pickle import InertObject, PersistentRecord
 from .stylegan2 import Generator as StyleGAN2Generator
+from .stylegan3 import Generator as StyleGAN3Generator
 
-ARCHITECTURES = {"stylegan2": StyleGAN2Generator}
+ARCHITECTURES = {"stylegan2": StyleGAN2Generator, "stylegan3": StyleGAN3Generator}
 
 
 def record_state_dict(record: PersistentRecord, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -52,7 +53,7 @@ def _family(keys: Mapping[str, Any]) -> str:
     return "unknown"
 
 
-def _stylegan2_kwargs(init_kwargs: Mapping[str, Any]) -> dict:
+def _nvlabs_kwargs(init_kwargs: Mapping[str, Any]) -> dict:
     kwargs = {key: value for key, value in dict(init_kwargs).items() if key != "synthesis_kwargs"}
     kwargs.update(dict(init_kwargs.get("synthesis_kwargs") or {}))  # stylegan2-ada nests them
     kwargs["mapping_kwargs"] = dict(kwargs.get("mapping_kwargs") or {})
@@ -106,10 +107,9 @@ def _from_nvlabs(data: Any, name: str) -> tuple[str, dict, dict[str, torch.Tenso
     record = data["G_ema"]
     tensors = record_state_dict(record)
     family = _family(tensors)
-    if family != "stylegan2":
-        raise CheckpointError(f"{name}: G_ema is a {family} generator ({record.class_name}); "
-                              "this version of GANForge loads StyleGAN2/2-ADA only")
-    return family, _stylegan2_kwargs(record.state.get("_init_kwargs") or {}), tensors
+    if family not in ARCHITECTURES:
+        raise CheckpointError(f"{name}: G_ema ({record.class_name}) is not a StyleGAN2 or StyleGAN3 generator")
+    return family, _nvlabs_kwargs(record.state.get("_init_kwargs") or {}), tensors
 
 
 def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = None,
