@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pickle
@@ -23,11 +24,15 @@ class CheckpointError(ValueError):
     """A model file that cannot be read or recognised; the message names the file and why."""
 
 
+# torch.save's pre-1.6 format starts with a pickled magic number (0x1950a86a20f9469cfc6c).
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+
+
 def sniff_format(path: str | os.PathLike) -> str:
-    """'safetensors', 'torch-zip' (torch.save), 'pickle' (protocol 2+), or 'unknown'."""
+    """'safetensors', 'torch-zip' (torch.save, also its legacy format), 'pickle' (protocol 2+), or 'unknown'."""
     with open(path, "rb") as handle:
         head = handle.read(16)
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith((b"PK\x03\x04", _LEGACY_TORCH_MAGIC)):
         return "torch-zip"
     if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
         return "pickle"
@@ -48,9 +53,14 @@ def read_pickle(path: str | os.PathLike) -> Any:
 
 
 def read_torch_file(path: str | os.PathLike) -> Any:
-    """A torch.save file, with ``weights_only=True`` (no code can run)."""
+    """A torch.save file, with ``weights_only=True`` (no code can run).
+
+    ``argparse.Namespace`` is allowed as well: training scripts (rosinality's among them) store
+    their arguments in one, and it rebuilds as a plain attribute bag.
+    """
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as error:
         raise CheckpointError(f"{Path(path).name} could not be read safely: {str(error).splitlines()[0]}") from None
 

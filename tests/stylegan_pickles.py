@@ -69,3 +69,44 @@ def write_nvlabs_pickle(path, generator: torch.nn.Module, init_kwargs: dict, mod
     data = {"G": tree, "D": None, "G_ema": tree, "augment_pipe": None, "training_set_kwargs": None}
     with _fake_persistence_module(), open(path, "wb") as handle:
         pickle.dump(data, handle, protocol=4)
+
+
+def write_rosinality_checkpoint(path, generator: torch.nn.Module, with_latent_avg: bool = True,
+                                legacy_format: bool = False) -> None:
+    """A ``torch.save`` file in rosinality/stylegan2-pytorch's layout from a skip-architecture SG2 of ours."""
+    sd = generator.state_dict()
+    synthesis = generator.synthesis
+    g: dict[str, torch.Tensor] = {}
+    for index in range(generator.mapping.num_layers):  # style.0 is the PixelNorm
+        g[f"style.{index + 1}.weight"] = sd[f"mapping.fc{index}.weight"]
+        g[f"style.{index + 1}.bias"] = sd[f"mapping.fc{index}.bias"]
+    g["input.input"] = sd["synthesis.b4.const"][None]
+    blur = torch.outer(*[torch.tensor([1.0, 3, 3, 1])] * 2)
+    blur = blur / blur.sum()
+    convs = [("conv1", "synthesis.b4.conv1")]
+    rgbs = [("to_rgb1", "synthesis.b4.torgb")]
+    for k, res in enumerate(synthesis.block_resolutions[1:]):
+        convs += [(f"convs.{2 * k}", f"synthesis.b{res}.conv0"), (f"convs.{2 * k + 1}", f"synthesis.b{res}.conv1")]
+        rgbs.append((f"to_rgbs.{k}", f"synthesis.b{res}.torgb"))
+        g[f"convs.{2 * k}.conv.blur.kernel"] = blur * 4
+        g[f"to_rgbs.{k}.upsample.kernel"] = blur * 4
+    for i, (ros, ours) in enumerate(convs):
+        g[f"{ros}.conv.weight"] = sd[f"{ours}.weight"][None]
+        g[f"{ros}.conv.modulation.weight"] = sd[f"{ours}.affine.weight"]
+        g[f"{ros}.conv.modulation.bias"] = sd[f"{ours}.affine.bias"]
+        g[f"{ros}.noise.weight"] = sd[f"{ours}.noise_strength"].reshape(1)
+        g[f"{ros}.activate.bias"] = sd[f"{ours}.bias"]
+        g[f"noises.noise_{i}"] = sd[f"{ours}.noise_const"][None, None]
+    for ros, ours in rgbs:
+        g[f"{ros}.conv.weight"] = sd[f"{ours}.weight"][None]
+        g[f"{ros}.conv.modulation.weight"] = sd[f"{ours}.affine.weight"]
+        g[f"{ros}.conv.modulation.bias"] = sd[f"{ours}.affine.bias"]
+        g[f"{ros}.bias"] = sd[f"{ours}.bias"].reshape(1, -1, 1, 1)
+    data = {"g_ema": g}
+    if with_latent_avg:
+        data["latent_avg"] = sd["mapping.w_avg"]
+    else:  # training checkpoints: no latent_avg, the arguments in an argparse.Namespace
+        import argparse
+
+        data["args"] = argparse.Namespace(size=generator.img_resolution, n_mlp=generator.mapping.num_layers)
+    torch.save(data, path, _use_new_zipfile_serialization=not legacy_format)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from stylegan_pickles import write_nvlabs_pickle
+from stylegan_pickles import write_nvlabs_pickle, write_rosinality_checkpoint
 
 from ganforge.models.checkpoint import CheckpointError
 from ganforge.models.stylegan import StyleGAN2Generator, load_stylegan, save_stylegan
@@ -164,3 +164,80 @@ def test_default_construction_matches_reference_key_listing():
     assert ours == expected
     assert generator.num_ws == 18
     assert sum(p.numel() for p in generator.parameters()) == 30_370_060
+
+
+def _rosinality_source() -> torch.nn.Module:
+    """A generator in rosinality's configuration: skip, no clamp, no fp16, mapping lr 0.01."""
+    torch.manual_seed(11)
+    kwargs = dict(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3,
+                  mapping_kwargs={"num_layers": 3, "lr_multiplier": 0.01}, channel_base=256, channel_max=32,
+                  num_fp16_res=0, conv_clamp=None, architecture="skip")
+    source = StyleGAN2Generator(**kwargs).eval().requires_grad_(False)
+    with torch.no_grad():
+        for name, tensor in source.state_dict().items():
+            if "noise_strength" in name or name.endswith(".bias") or name.endswith("w_avg"):
+                tensor.copy_(torch.randn_like(tensor) * 0.3)
+    return source
+
+
+@pytest.mark.parametrize("legacy_format", [False, True])
+def test_rosinality_checkpoint_loads_exactly(tmp_path, legacy_format):
+    source = _rosinality_source()
+    write_rosinality_checkpoint(tmp_path / "ffhq.pt", source, legacy_format=legacy_format)
+    loaded = load_stylegan(tmp_path / "ffhq.pt")
+    assert loaded.init_kwargs["channel_base"] == 256 and loaded.init_kwargs["channel_max"] == 32
+    assert loaded.num_ws == source.num_ws == 8
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        for mode in ("const", "none"):
+            expected = source(z, truncation_psi=0.6, truncation_cutoff=4, noise_mode=mode)
+            assert torch.equal(loaded(z, truncation_psi=0.6, truncation_cutoff=4, noise_mode=mode), expected)
+
+
+def test_rosinality_training_checkpoint_gets_an_estimated_w_avg(tmp_path):
+    source = _rosinality_source()
+    write_rosinality_checkpoint(tmp_path / "010000.pt", source, with_latent_avg=False)
+    loaded = load_stylegan(tmp_path / "010000.pt")
+    z = torch.randn(4096, 16)
+    with torch.no_grad():
+        sample_mean = source.mapping(z, None)[:, 0].mean(dim=0)
+    # The estimate (10,000 seeded samples) agrees with an independent sample mean.
+    assert torch.allclose(loaded.mapping.w_avg, sample_mean, atol=0.05 * sample_mean.abs().max().item())
+    assert not torch.allclose(loaded.mapping.w_avg, source.mapping.w_avg)
+
+
+def test_foreign_torch_files_are_named(tmp_path):
+    torch.save({"state_dict": {"conv.weight": torch.zeros(1)}}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"other\.pt is a torch\.save file but not a known StyleGAN"):
+        load_stylegan(tmp_path / "other.pt")
+
+
+def test_tensorflow_era_pickle_is_refused_by_name(tmp_path):
+    """TF StyleGAN2 pickles are (G, D, Gs) of dnnlib.tflib Network objects; their build source must never run."""
+    import types
+
+    marker = tmp_path / "ran.txt"
+    package = types.ModuleType("dnnlib")
+    tflib, network = types.ModuleType("dnnlib.tflib"), types.ModuleType("dnnlib.tflib.network")
+
+    class Network:
+        def __getstate__(self):
+            return {"version": 4, "name": "G_synthesis", "static_kwargs": {"resolution": 16},
+                    "build_module_src": f"open({str(marker)!r}, 'w').write('ran')", "variables": []}
+
+    Network.__module__, Network.__qualname__ = "dnnlib.tflib.network", "Network"
+    network.Network = Network
+    saved = {name: sys.modules.get(name) for name in ("dnnlib", "dnnlib.tflib", "dnnlib.tflib.network")}
+    sys.modules.update({"dnnlib": package, "dnnlib.tflib": tflib, "dnnlib.tflib.network": network})
+    try:
+        with open(tmp_path / "karras2019.pkl", "wb") as handle:
+            pickle.dump((Network(), Network(), Network()), handle, protocol=2)
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    with pytest.raises(CheckpointError, match=r"karras2019\.pkl is a TensorFlow-era StyleGAN pickle"):
+        load_stylegan(tmp_path / "karras2019.pkl")
+    assert not marker.exists()

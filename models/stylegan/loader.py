@@ -21,6 +21,7 @@ from ..checkpoint import (
     sniff_format,
 )
 from ..safe_pickle import InertObject, PersistentRecord
+from .rosinality import is_rosinality_checkpoint, rosinality_to_nvlabs
 from .stylegan2 import Generator as StyleGAN2Generator
 from .stylegan3 import Generator as StyleGAN3Generator
 
@@ -114,7 +115,7 @@ def _from_nvlabs(data: Any, name: str) -> tuple[str, dict, dict[str, torch.Tenso
 
 def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = None,
                   dtype: torch.dtype | None = None) -> torch.nn.Module:
-    """Load a StyleGAN generator from an NVlabs ``.pkl`` or a GANForge ``.safetensors``.
+    """Load a StyleGAN2/2-ADA/3 generator: NVlabs ``.pkl``, rosinality ``.pt``, GANForge ``.safetensors``.
 
     Nothing in the file is executed. The result is in eval mode without gradients, with
     attributes ``architecture`` and ``init_kwargs``. ``dtype`` other than float32 is refused for
@@ -127,6 +128,7 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
     if dtype not in (None, torch.float32):
         raise CheckpointError(f"{name}: dtype {dtype} is not supported yet; use float32")
     kind = sniff_format(path)
+    estimate_w_avg = False
     if kind == "safetensors":
         tensors, metadata = read_safetensors(path)
         if ARCH_KEY not in metadata:
@@ -137,17 +139,33 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
         architecture, kwargs, tensors = _from_nvlabs(read_pickle(path), name)
     elif kind == "torch-zip":
         data = read_torch_file(path)
-        if isinstance(data, dict) and "g_ema" in data:
-            raise CheckpointError(f"{name} is a rosinality stylegan2-pytorch checkpoint; reading it is not "
-                                  "supported yet")
-        raise CheckpointError(f"{name} is a torch.save file but not a known StyleGAN checkpoint")
+        if not is_rosinality_checkpoint(data):
+            found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
+            raise CheckpointError(f"{name} is a torch.save file but not a known StyleGAN checkpoint (expected "
+                                  f"rosinality's g_ema with style.* and input.input keys; found {found})")
+        architecture = "stylegan2"
+        kwargs, tensors = rosinality_to_nvlabs(data, name)
+        estimate_w_avg = "mapping.w_avg" not in tensors  # a training checkpoint without latent_avg
+        if estimate_w_avg:
+            tensors["mapping.w_avg"] = torch.zeros(kwargs["w_dim"])
     else:
-        raise CheckpointError(f"{name} is not a StyleGAN checkpoint GANForge knows (expected an NVlabs .pkl "
-                              "or a GANForge .safetensors)")
+        raise CheckpointError(f"{name} is not a StyleGAN checkpoint GANForge knows (expected an NVlabs .pkl, "
+                              "a rosinality .pt or a GANForge .safetensors)")
     network = _build(architecture, kwargs, tensors, name)
+    if estimate_w_avg:
+        network.mapping.w_avg.copy_(estimate_w_avg_of(network))
     network.architecture = architecture
     network.init_kwargs = kwargs
     return network.to(device) if device is not None else network
+
+
+def estimate_w_avg_of(network: torch.nn.Module, samples: int = 10_000, seed: int = 123) -> torch.Tensor:
+    """The mean W of ``samples`` seeded z (NVlabs' projector statistics use the same count and seed)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, network.z_dim, generator=generator)
+    c = torch.zeros(samples, network.c_dim)
+    with torch.no_grad():
+        return network.mapping(z, c).mean(dim=(0, 1))
 
 
 def save_stylegan(network: torch.nn.Module, path: str | os.PathLike) -> None:
