@@ -47,13 +47,10 @@ def persistent_tree(module: torch.nn.Module, init_kwargs: dict | None = None,
 
 
 @contextlib.contextmanager
-def _fake_persistence_module():
-    package, module = types.ModuleType("torch_utils"), types.ModuleType("torch_utils.persistence")
-    module._reconstruct_persistent_obj = _reconstruct_persistent_obj
-    _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
-    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
-    saved = {name: sys.modules.get(name) for name in ("torch_utils", "torch_utils.persistence")}
-    sys.modules.update({"torch_utils": package, "torch_utils.persistence": module})
+def fake_modules(modules: dict[str, types.ModuleType]):
+    """Install modules under the given names for a moment, so pickle can write globals that name them."""
+    saved = {name: sys.modules.get(name) for name in modules}
+    sys.modules.update(modules)
     try:
         yield
     finally:
@@ -62,6 +59,14 @@ def _fake_persistence_module():
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = value
+
+
+def _fake_persistence_module():
+    package, module = types.ModuleType("torch_utils"), types.ModuleType("torch_utils.persistence")
+    module._reconstruct_persistent_obj = _reconstruct_persistent_obj
+    _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
+    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
+    return fake_modules({"torch_utils": package, "torch_utils.persistence": module})
 
 
 def write_nvlabs_pickle(path, generator: torch.nn.Module, init_kwargs: dict, module_src: str | None = None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from stylegan_pickles import write_nvlabs_pickle, write_rosinality_checkpoint
+from stylegan_pickles import fake_modules, write_nvlabs_pickle, write_rosinality_checkpoint
 
 from ganforge.models.checkpoint import CheckpointError
 from ganforge.models.stylegan import StyleGAN2Generator, load_stylegan, save_stylegan
@@ -227,17 +227,9 @@ def test_tensorflow_era_pickle_is_refused_by_name(tmp_path):
 
     Network.__module__, Network.__qualname__ = "dnnlib.tflib.network", "Network"
     network.Network = Network
-    saved = {name: sys.modules.get(name) for name in ("dnnlib", "dnnlib.tflib", "dnnlib.tflib.network")}
-    sys.modules.update({"dnnlib": package, "dnnlib.tflib": tflib, "dnnlib.tflib.network": network})
-    try:
-        with open(tmp_path / "karras2019.pkl", "wb") as handle:
-            pickle.dump((Network(), Network(), Network()), handle, protocol=2)
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+    modules = {"dnnlib": package, "dnnlib.tflib": tflib, "dnnlib.tflib.network": network}
+    with fake_modules(modules), open(tmp_path / "karras2019.pkl", "wb") as handle:
+        pickle.dump((Network(), Network(), Network()), handle, protocol=2)
     with pytest.raises(CheckpointError, match=r"karras2019\.pkl is a TensorFlow-era StyleGAN pickle"):
         load_stylegan(tmp_path / "karras2019.pkl")
     assert not marker.exists()
