@@ -90,8 +90,8 @@ def modulated_conv2d(
     """StyleGAN2's modulated (and demodulated) convolution; ``noise`` is added after the conv.
 
     Two equivalent paths: ``fused_modconv=True`` builds per-sample weights and runs one grouped
-    convolution; ``False`` scales the activations before and after a shared-weight convolution,
-    which is faster for large batches and needs no per-sample weight tensor.
+    convolution (best for one sample); ``False`` scales the activations before and after a
+    shared-weight convolution, which is faster for batches and needs no per-sample weights.
     """
     batch = x.shape[0]
     _, in_channels, kh, kw = weight.shape
@@ -100,23 +100,23 @@ def modulated_conv2d(
         weight = weight * (1 / (in_channels * kh * kw) ** 0.5 / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
 
-    w = dcoefs = None
-    if demodulate or fused_modconv:
-        w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)
+    dcoefs = None
     if demodulate:
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
-    if demodulate and fused_modconv:
-        w = w * dcoefs.reshape(batch, -1, 1, 1, 1)
+        # |W * s|^2 summed over inputs and taps is (sum_k W^2) @ s^2: no per-sample weights needed.
+        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
 
     if not fused_modconv:
         x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up, down, padding, flip_weight=flip_weight)
+        if demodulate and noise is not None:
+            return torch.addcmul(noise.to(x.dtype), x, dcoefs.to(x.dtype).reshape(batch, -1, 1, 1))
         if demodulate:
-            x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
-        if noise is not None:
-            x = x + noise.to(x.dtype)
-        return x
+            return x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
+        return x + noise.to(x.dtype) if noise is not None else x
 
+    w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)
+    if demodulate:
+        w = w * dcoefs.reshape(batch, -1, 1, 1, 1)
     x = x.reshape(1, -1, *x.shape[2:])
     w = w.reshape(-1, in_channels, kh, kw)
     x = conv2d_resample(x, w.to(x.dtype), resample_filter, up, down, padding, groups=batch, flip_weight=flip_weight)
