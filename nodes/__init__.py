@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import image_tools
+from . import image_tools, stylegan
 
-NODE_MODULES = [image_tools]
+NODE_MODULES = [image_tools, stylegan]
 
 
 class GANForgeExtension(ComfyExtension):

@@ -8,3 +8,12 @@ CATEGORY = "GANForge"
 
 # A list of integer seeds, in order (parsed from "1,5,10-20").
 Seeds = io.Custom("GANFORGE_SEEDS")
+
+# A loaded StyleGAN2/3 generator (a StyleGANModel).
+StyleGAN = io.Custom("GANFORGE_STYLEGAN")
+# A batch of z latents [N, z_dim] with the seeds they came from (a ZLatents).
+Z = io.Custom("GANFORGE_Z")
+# A batch of W / W+ latents [N, num_ws, w_dim] that records its layer count (a WLatents).
+W = io.Custom("GANFORGE_W")
+# A class label [c_dim] (one-hot or a weighted mix) for conditional models.
+ClassLabel = io.Custom("GANFORGE_CLASS")

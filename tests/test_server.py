@@ -8,7 +8,9 @@ from ganforge.headless.client import PromptRejected
 
 pytestmark = pytest.mark.server
 
-OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid"}
+OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid", "GANForgeLoadStyleGAN", "GANForgeSaveStyleGAN",
+             "GANForgeSampleZ", "GANForgeStyleGANClass", "GANForgeMapping", "GANForgeSynthesis",
+             "GANForgeStyleMixing", "GANForgeLatentWalk", "GANForgeZWalk", "GANForgeBlendStyleGAN"}
 
 
 def test_pack_imports_cleanly(comfy):

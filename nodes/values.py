@@ -1,0 +1,50 @@
+"""The values that travel on GANForge's custom sockets (see ``types.py``).
+
+Plain containers, no ComfyUI import: a latent remembers the shape it must meet, so a node
+receiving it can say exactly what does not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class StyleGANModel:
+    """A generator with its file name and ComfyUI's model patcher (so ComfyUI can evict it)."""
+
+    generator: torch.nn.Module
+    name: str
+    patcher: object | None = None
+    force_fp32: bool = False
+
+    @property
+    def architecture(self) -> str:
+        return self.generator.architecture
+
+    def describe(self) -> str:
+        g = self.generator
+        classes = f"{g.c_dim} classes" if g.c_dim else "unconditional"
+        return f"{self.name}: {self.architecture}, {g.img_resolution}px, {g.num_ws} ws x {g.w_dim}, {classes}"
+
+
+@dataclass
+class ZLatents:
+    z: torch.Tensor  # [N, z_dim], float32, CPU
+    seeds: list[int] = field(default_factory=list)
+
+    def labels(self) -> list[str]:
+        return [f"seed {seed}" for seed in self.seeds] if len(self.seeds) == len(self.z) else []
+
+
+@dataclass
+class WLatents:
+    ws: torch.Tensor  # [N, num_ws, w_dim], float32, CPU
+    source: str = ""  # the model it was made with, for messages
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def num_ws(self) -> int:
+        return self.ws.shape[1]
