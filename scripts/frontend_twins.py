@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -39,10 +40,14 @@ def main() -> int:
     parser.add_argument("--api-dir", type=Path, default=None, help="default: <file's folder>/api")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--screenshots", type=Path, default=None, help="also save a canvas screenshot per file")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="a models folder to offer the server (so model dropdowns hold the workflows' files)")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "workflows").glob("*.json"))
 
     with tempfile.TemporaryDirectory() as base:
+        if args.models:
+            shutil.copytree(args.models, Path(base) / "models")
         server = ComfyServer(ensure_comfyui(), log_path=Path(base) / "log.txt", cpu=True,
                              base_directory=Path(base))
         with server, sync_playwright() as playwright:

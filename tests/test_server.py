@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ganforge.headless.client import PromptRejected
+from ganforge.headless.embedded import PACK_ROOT
 
 pytestmark = pytest.mark.server
 
@@ -34,6 +35,7 @@ def test_object_info_lists_every_node_with_category_and_tooltips(comfy):
                 options = spec[1] if len(spec) > 1 else {}
                 assert options.get("tooltip"), f"{name}.{input_name} has no tooltip"
         assert all(info["output_tooltips"]), f"{name} has an output without a tooltip"
+        assert (PACK_ROOT / "web" / "docs" / f"{name}.md").is_file(), f"{name} has no help page in web/docs"
 
 
 def grid_graph(seeds: str) -> dict:
