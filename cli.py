@@ -74,6 +74,94 @@ def _convert_main(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _train(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train a small StyleGAN2 on a folder of pictures",
+                                   description="Train (or fine-tune, or resume) a small StyleGAN2 on your pictures "
+                                   "with differentiable augmentation, R1 and an EMA generator. Writes OUT (the EMA "
+                                   "generator, GANForge .safetensors, loadable by every node) and OUT.training.pt "
+                                   "(everything needed to resume). Existing files are never replaced.")
+    parser.add_argument("data", help="a folder of pictures (searched recursively), or 'digits' / 'digits-bold'")
+    parser.add_argument("out", help="the .safetensors file to write")
+    parser.add_argument("--resolution", type=int, default=32, help="square size in pixels (power of two)")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--channels", type=int, default=3, choices=[1, 3])
+    parser.add_argument("--resume", help="a .training.pt file from an earlier run")
+    parser.add_argument("--finetune", help="start the generator from this StyleGAN2 file (a fresh discriminator)")
+    parser.set_defaults(handler=_train_main)
+
+
+def _train_main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .models.training.session import TrainingError, run_training
+
+    out = Path(args.out)
+    try:
+        facts = run_training(args.data, out, resolution=args.resolution, steps=args.steps, batch=args.batch,
+                             seed=args.seed, channels=args.channels, resume=args.resume, finetune=args.finetune,
+                             report=lambda line: print(line, file=sys.stderr, flush=True))
+    except TrainingError as error:
+        print(f"ganforge train: {error}", file=sys.stderr)
+        return 1
+    print(facts)
+    return 0
+
+
+@command
+def _zoo(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("zoo", help="the bundled small models: list, retrain, measure",
+                                   description="The zoo: small models trained by GANForge itself on data that "
+                                   "ships with Python packages (training needs scikit-learn).")
+    parser.add_argument("action", choices=["list", "train", "eval"])
+    parser.add_argument("name", nargs="?", help="a zoo member (see `zoo list`)")
+    parser.add_argument("--out", help="train: write here instead of the zoo folder")
+    parser.set_defaults(handler=_zoo_main)
+
+
+def _zoo_main(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .models.zoo import REGISTRY, ZOO_DIR
+
+    if args.action == "list":
+        for member in REGISTRY.values():
+            state = "present" if member.path.is_file() else "missing"
+            print(f"{member.name:20} {member.folder:10} {state:8} {member.description}")
+        return 0
+    if args.name not in REGISTRY:
+        print(f"ganforge zoo: unknown member {args.name!r}; known: {', '.join(REGISTRY)}", file=sys.stderr)
+        return 2
+    member = REGISTRY[args.name]
+    if args.action == "eval":
+        from .models.stylegan import load_stylegan
+        from .models.training.evaluate import class_accuracy
+
+        print(json.dumps({"name": member.name, "class_accuracy": class_accuracy(load_stylegan(member.path))}))
+        return 0
+    out = Path(args.out) if args.out else member.path
+    if out.exists():
+        print(f"ganforge zoo: {out} exists and is never replaced; remove it or give --out", file=sys.stderr)
+        return 1
+
+    def progress(step: int, total: int, record: dict) -> None:
+        if step % 100 == 0 or step == total:
+            losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k != "step")
+            print(f"[{member.name}] step {step}/{total}: {losses}", file=sys.stderr, flush=True)
+
+    facts = member.recipe(out, progress)
+    if not args.out:  # record how the committed file was made
+        manifest_path = ZOO_DIR / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        manifest[member.name] = facts
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    print(json.dumps({"written": str(out), **facts}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganforge", description="GANForge command line")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

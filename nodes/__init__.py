@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import folder_paths
 from comfy_api.latest import ComfyExtension, io
 
-from . import image_tools, stylegan
+from ..models import zoo
+from . import image_tools, stylegan, training
 
-NODE_MODULES = [image_tools, stylegan]
+NODE_MODULES = [image_tools, stylegan, training]
+
+
+def register_zoo_folders() -> None:
+    """The pack's own zoo files appear in the model dropdowns beside the user's (after them)."""
+    for folder, path in zoo.folders().items():
+        folder_paths.add_model_folder_path(folder, str(path))
+
+
+register_zoo_folders()
 
 
 class GANForgeExtension(ComfyExtension):

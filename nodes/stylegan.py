@@ -20,8 +20,10 @@ from ..models.stylegan.latents import (
     EASINGS,
     STYLE_PRESETS,
     class_vector,
+    load_w_npz,
     mix_styles,
     parse_class_mix,
+    save_w_npz,
     style_layer_range,
     truncate,
     walk,
@@ -503,5 +505,68 @@ class BlendStyleGAN(io.ComfyNode):
         return io.NodeOutput(StyleGANModel(blended, name, patcher, model_low.force_fp32))
 
 
+class SaveLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="GANForgeSaveLatent",
+            display_name="GANForge Save Latent",
+            category=SUBCATEGORY,
+            description="Save W+ latents as .npz in the output folder, in NVlabs' projector format (key 'w').",
+            inputs=[
+                W.Input("w", tooltip="The latents to keep."),
+                io.String.Input("filename_prefix", default="ganforge/latent", tooltip="Name in the output folder; "
+                                "a counter is added and existing files are never replaced."),
+            ],
+            outputs=[io.String.Output("path", tooltip="The written file.")],
+            is_output_node=True,
+        )
+
+    @classmethod
+    def execute(cls, w: WLatents, filename_prefix: str) -> io.NodeOutput:
+        _check_finite("GANForge Save Latent", w.ws, "W latent")
+        folder, stem, counter, subfolder, _ = folder_paths.get_save_image_path(
+            filename_prefix, folder_paths.get_output_directory())
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{stem}_{counter:05}.npz")
+        while os.path.exists(path):
+            counter += 1
+            path = os.path.join(folder, f"{stem}_{counter:05}.npz")
+        save_w_npz(w.ws, path)
+        return io.NodeOutput(path, ui={"text": [os.path.join(subfolder, os.path.basename(path))]})
+
+
+class LoadLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        files = sorted(name for name in os.listdir(folder_paths.get_input_directory()) if name.endswith(".npz")) \
+            if os.path.isdir(folder_paths.get_input_directory()) else []
+        return io.Schema(
+            node_id="GANForgeLoadLatent",
+            display_name="GANForge Load Latent",
+            category=SUBCATEGORY,
+            description="Load W / W+ latents from an .npz in the input folder (NVlabs projected_w.npz or GANForge "
+                        "Save Latent). The file is read as arrays only, never unpickled.",
+            inputs=[
+                StyleGAN.Input("model", tooltip="The model the latents are for (checks their layer count)."),
+                io.Combo.Input("latent_file", options=files, tooltip=".npz files in ComfyUI's input folder."),
+            ],
+            outputs=[W.Output("w", tooltip="The latents, [N, num_ws, w_dim].")],
+        )
+
+    @classmethod
+    def execute(cls, model: StyleGANModel, latent_file: str) -> io.NodeOutput:
+        node = "GANForge Load Latent"
+        path = os.path.join(folder_paths.get_input_directory(), os.path.basename(latent_file))
+        try:
+            ws = load_w_npz(path, model.generator.num_ws)
+        except (OSError, ValueError) as error:
+            raise NodeInputError(node, f"{latent_file}: {error}.", "choose an .npz written by GANForge Save Latent "
+                                 "or NVlabs' projector for a model with this layer count.") from None
+        latents = WLatents(ws, latent_file)
+        _check_w(node, model, latents)
+        return io.NodeOutput(latents)
+
+
 NODES = [LoadStyleGAN, SaveStyleGAN, SampleZ, StyleGANClass, Mapping, Synthesis, StyleMixing, LatentWalk, ZWalk,
-         BlendStyleGAN]
+         BlendStyleGAN, SaveLatent, LoadLatent]

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.server
 
 OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid", "GANForgeLoadStyleGAN", "GANForgeSaveStyleGAN",
              "GANForgeSampleZ", "GANForgeStyleGANClass", "GANForgeMapping", "GANForgeSynthesis",
-             "GANForgeStyleMixing", "GANForgeLatentWalk", "GANForgeZWalk", "GANForgeBlendStyleGAN"}
+             "GANForgeStyleMixing", "GANForgeLatentWalk", "GANForgeZWalk", "GANForgeBlendStyleGAN",
+             "GANForgeTrainStyleGAN", "GANForgeSaveLatent", "GANForgeLoadLatent"}
 
 
 def test_pack_imports_cleanly(comfy):

@@ -107,3 +107,22 @@ def test_blend_takes_low_layers_from_one_and_high_from_the_other():
     other = load_stylegan(DATA / "stylegan3_t.safetensors")
     with pytest.raises(ValueError, match="differ in architecture"):
         blend_generators(low, other, 8)
+
+
+def test_npz_latents_round_trip_in_nvlabs_layout(tmp_path):
+    from ganforge.models.stylegan.latents import load_w_npz, save_w_npz
+
+    ws = torch.randn(2, 6, 16)
+    save_w_npz(ws, tmp_path / "projected_w.npz")
+    with np.load(tmp_path / "projected_w.npz", allow_pickle=False) as data:
+        assert data.files == ["w"] and data["w"].shape == (2, 6, 16)
+    assert torch.equal(load_w_npz(tmp_path / "projected_w.npz", 6), ws)
+    np.savez(tmp_path / "one.npz", w=ws[0].numpy())  # one W+ without the batch axis
+    assert torch.equal(load_w_npz(tmp_path / "one.npz", 6), ws[:1])
+    np.savez(tmp_path / "plain.npz", w=ws[:, 0].numpy())  # plain W, repeated over the layers
+    assert torch.equal(load_w_npz(tmp_path / "plain.npz", 6), ws[:, :1].repeat(1, 6, 1))
+    with pytest.raises(ValueError, match=r"\[N, 18, w_dim\]"):
+        load_w_npz(tmp_path / "projected_w.npz", 18)
+    np.savez(tmp_path / "other.npz", z=ws.numpy())
+    with pytest.raises(ValueError, match="no array 'w'"):
+        load_w_npz(tmp_path / "other.npz", 6)

@@ -167,3 +167,41 @@ def test_unreadable_model_file_is_a_clear_error(comfy, models):
     assert outcome.status == "error"
     message = outcome.error["exception_message"]
     assert "GANForge Load StyleGAN" in message and "broken.pkl" in message and "Fix:" in message
+
+
+def test_train_node_writes_a_model_the_loader_reads_and_never_replaces_it(comfy, models):
+    graph = {
+        "1": {"class_type": "GANForgeTrainStyleGAN", "inputs": {
+            "data": "digits", "name": "node-trained", "resolution": "16", "steps": 3, "batch_size": 8, "seed": 1}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 1], "filename_prefix": "test/train"}},
+    }
+    outcome = comfy.client.execute(graph, timeout=300)
+    assert outcome.status == "success", outcome.error
+    written = models / "node-trained.safetensors"
+    assert written.is_file() and (models / "node-trained.training.pt").is_file()
+    generator = load_stylegan(written)
+    assert (generator.img_resolution, generator.c_dim, generator.img_channels) == (16, 10, 1)
+    before = written.read_bytes()
+    graph["1"]["inputs"]["seed"] = 2  # a new prompt, same name
+    again = comfy.client.execute(graph, timeout=300)
+    assert again.status == "error" and "never replaced" in again.error["exception_message"]
+    assert written.read_bytes() == before
+
+
+def test_latents_saved_then_loaded_render_the_same_picture(comfy, models):
+    graph = generate_graph("sg2.safetensors", "4-5")
+    graph["5"] = {"class_type": "GANForgeSaveLatent", "inputs": {"w": ["3", 0], "filename_prefix": "test/lat"}}
+    outcome = comfy.client.execute(graph, timeout=120)
+    assert outcome.status == "success", outcome.error
+    (written,) = (comfy.output / "test").glob("lat_*.npz")
+    shutil.copy(written, comfy.input / "lat.npz")
+    loaded = generate_graph("sg2.safetensors", "1")
+    loaded["3"] = {"class_type": "GANForgeLoadLatent", "inputs": {"model": ["1", 0], "latent_file": "lat.npz"}}
+    again = comfy.client.execute(loaded, timeout=120)
+    assert again.status == "success", again.error
+    first = [image_of(comfy, outcome)]
+    assert np.array_equal(image_of(comfy, again), first[0])
+    wrong = generate_graph("sg3.safetensors", "1")
+    wrong["3"] = {"class_type": "GANForgeLoadLatent", "inputs": {"model": ["1", 0], "latent_file": "lat.npz"}}
+    refused = comfy.client.execute(wrong, timeout=120)
+    assert refused.status == "error" and "GANForge Load Latent" in refused.error["exception_message"]

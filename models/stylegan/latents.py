@@ -149,3 +149,23 @@ def walk(keyframes: torch.Tensor, frames_per_segment: int, loop: bool = False, e
     if not loop:
         frames.append(stops[-1:])
     return torch.cat(frames)
+
+
+def save_w_npz(ws: torch.Tensor, path) -> None:
+    """Write W+ as NVlabs' projector does (``projected_w.npz``, key ``w``, ``[N, num_ws, w_dim]`` float32)."""
+    np.savez(path, w=ws.detach().float().cpu().numpy())
+
+
+def load_w_npz(path, num_ws: int) -> torch.Tensor:
+    """Read ``w`` from an ``.npz`` (never unpickling) as ``[N, num_ws, w_dim]``. Accepted: W+ batches
+    ``[N, num_ws, w_dim]`` (NVlabs' projector), one W+ ``[num_ws, w_dim]``, plain W ``[N, w_dim]``
+    (repeated over the layers). Raises ``ValueError`` naming the shape that does not fit."""
+    with np.load(path, allow_pickle=False) as data:
+        if "w" not in data.files:
+            raise ValueError(f"has no array 'w' (found {', '.join(data.files) or 'nothing'})")
+        w = torch.from_numpy(np.asarray(data["w"], dtype=np.float32))
+    if w.ndim == 2:
+        w = w.unsqueeze(0) if w.shape[0] == num_ws else w.unsqueeze(1).repeat(1, num_ws, 1)
+    if w.ndim != 3 or w.shape[1] != num_ws:
+        raise ValueError(f"its 'w' has shape {tuple(w.shape)}; this model needs [N, {num_ws}, w_dim]")
+    return w

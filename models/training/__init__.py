@@ -1,0 +1,1 @@
+"""Training small GANs on your own pictures (and the digits zoo): data, discriminator, loop."""

@@ -1,0 +1,83 @@
+"""The GANForge zoo: small models trained by our own code on data that ships with Python packages,
+so every example workflow paints something meaningful on a machine without internet.
+
+One registry: a member names its file, the ComfyUI folder it belongs to, and the recipe that
+trains it (``python -m ganforge zoo train NAME``). Other families add members with
+:func:`register`. The trained files live in ``zoo/<folder>/<name>.safetensors`` inside the pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+ZOO_DIR = Path(__file__).resolve().parent.parent / "zoo"
+Progress = Callable[[int, int, dict], None]
+
+
+@dataclass(frozen=True)
+class ZooMember:
+    name: str
+    folder: str  # the ComfyUI model folder it appears in, e.g. "stylegan"
+    description: str
+    recipe: Callable[[Path, Progress | None], dict]  # writes the file, returns facts to record
+
+    @property
+    def path(self) -> Path:
+        return ZOO_DIR / self.folder / f"{self.name}.safetensors"
+
+
+REGISTRY: dict[str, ZooMember] = {}
+
+
+def register(member: ZooMember) -> ZooMember:
+    if member.name in REGISTRY:
+        raise ValueError(f"zoo member {member.name!r} is registered twice")
+    REGISTRY[member.name] = member
+    return member
+
+
+def folders() -> dict[str, Path]:
+    """ComfyUI folder name -> the zoo folder holding its members."""
+    return {member.folder: ZOO_DIR / member.folder for member in REGISTRY.values()}
+
+
+# ---------------------------------------------------------------------------------------------
+# digits: a conditional StyleGAN2 (class = digit) and its bold-stroked child, for layer blending
+
+DIGITS_RESOLUTION = 32
+DIGITS_STEPS = {"digits-sg2-cond": 2500, "digits-sg2-bold": 600}
+DIGITS_DIVERSITY = 1.0
+
+
+def _train_digits(out: Path, progress: Progress | None, data: str, steps: int, seed: int,
+                  parent: Path | None) -> dict:
+    import tempfile
+
+    from .training.session import run_training
+
+    def on_step(state, record):
+        if progress is not None:
+            progress(record["step"], steps, record)
+
+    with tempfile.TemporaryDirectory() as scratch:  # the resumable state is not part of the zoo
+        facts = run_training(data, out, resolution=DIGITS_RESOLUTION, steps=steps, batch=32, seed=seed, channels=1,
+                             finetune=str(parent) if parent else None, report=lambda line: None, on_step=on_step,
+                             state_path=Path(scratch) / "state.pt", diversity_weight=DIGITS_DIVERSITY)
+    return {"data": data, "steps": steps, "seed": seed, "batch_size": 32, "diversity_weight": DIGITS_DIVERSITY,
+            "seconds": facts["seconds"],
+            "parent": parent.name if parent else None, "torch": torch.__version__}
+
+
+register(ZooMember(
+    "digits-sg2-cond", "stylegan",
+    "Conditional StyleGAN2, 32 px gray, class = digit 0-9, trained on scikit-learn's digits.",
+    lambda out, progress: _train_digits(out, progress, "digits", DIGITS_STEPS["digits-sg2-cond"], 2024, None)))
+register(ZooMember(
+    "digits-sg2-bold", "stylegan",
+    "digits-sg2-cond fine-tuned on the same digits with thick strokes: its child, for layer blending.",
+    lambda out, progress: _train_digits(out, progress, "digits-bold", DIGITS_STEPS["digits-sg2-bold"], 2025,
+                                        REGISTRY["digits-sg2-cond"].path)))
