@@ -90,6 +90,8 @@ def _train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--channels", type=int, default=3, choices=[1, 3])
     parser.add_argument("--resume", help="a .training.pt file from an earlier run")
     parser.add_argument("--finetune", help="start the generator from this StyleGAN2 file (a fresh discriminator)")
+    parser.add_argument("--arch", default="stylegan2", choices=["stylegan2", "dcgan"],
+                        help="stylegan2 (default) or dcgan, the classic simple GAN")
     parser.set_defaults(handler=_train_main)
 
 
@@ -102,6 +104,7 @@ def _train_main(args: argparse.Namespace) -> int:
     try:
         facts = run_training(args.data, out, resolution=args.resolution, steps=args.steps, batch=args.batch,
                              seed=args.seed, channels=args.channels, resume=args.resume, finetune=args.finetune,
+                             architecture=args.arch,
                              report=lambda line: print(line, file=sys.stderr, flush=True))
     except TrainingError as error:
         print(f"ganforge train: {error}", file=sys.stderr)

@@ -39,6 +39,9 @@ class TrainStyleGAN(io.ComfyNode):
                 io.Int.Input("steps", default=500, min=1, max=1_000_000, tooltip="Training steps."),
                 io.Int.Input("batch_size", default=32, min=2, max=256, tooltip="Pictures per step."),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1, tooltip="Makes the run repeatable."),
+                io.Combo.Input("architecture", options=["stylegan2", "dcgan"], default="stylegan2",
+                               tooltip="stylegan2: a small StyleGAN2; dcgan: the classic simple GAN (faster, "
+                                       "plainer pictures). Both work with the StyleGAN nodes."),
                 io.String.Input("finetune_from", default="", optional=True,
                                 tooltip="Optional: a file in models/stylegan to start from (fine-tuning)."),
                 io.Image.Input("images", optional=True,
@@ -51,7 +54,8 @@ class TrainStyleGAN(io.ComfyNode):
 
     @classmethod
     def execute(cls, data: str, name: str, resolution: str, steps: int, batch_size: int, seed: int,
-                finetune_from: str = "", images: torch.Tensor | None = None) -> io.NodeOutput:
+                architecture: str = "stylegan2", finetune_from: str = "",
+                images: torch.Tensor | None = None) -> io.NodeOutput:
         node = "GANForge Train StyleGAN"
         source = data.strip()
         if images is not None:
@@ -79,7 +83,8 @@ class TrainStyleGAN(io.ComfyNode):
             try:
                 facts = run_training(source, out, resolution=int(resolution), steps=steps, batch=batch_size,
                                      seed=seed, channels=1 if gray else 3,
-                                     finetune=parent, report=lambda line: None, on_step=on_step)
+                                     finetune=parent, report=lambda line: None, on_step=on_step,
+                                     architecture=architecture)
             except TrainingError as error:
                 raise NodeInputError(node, f"{error}.", "check the data folder, the name and the fine-tune file.") \
                     from None

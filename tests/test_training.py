@@ -84,3 +84,23 @@ def test_bad_training_data_is_named(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a GANForge training state"):
         load_training_state(tmp_path / "other.pt", config)
+
+
+def test_dcgan_trains_saves_and_serves_the_stylegan_contract(data, tmp_path):
+    from ganforge.models.dcgan import Generator as DCGANGenerator
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=16, c_dim=10, img_resolution=16, img_channels=1, channels=16)
+    G.architecture = "dcgan"
+    config = TrainConfig(steps=8, batch_size=16, seed=2)
+    state = train(new_state(G, Discriminator(16, 1, 10, channel_base=256, channel_max=32), config), *data, config)
+    save_stylegan(state.G_ema, tmp_path / "dcgan.safetensors")
+    loaded = load_stylegan(tmp_path / "dcgan.safetensors")
+    assert loaded.architecture == "dcgan" and loaded.num_ws == 1
+    z, c = torch.randn(3, 16), torch.eye(10)[[0, 4, 9]]
+    with torch.no_grad():
+        ws = loaded.mapping(z, c, truncation_psi=0.5)
+        assert ws.shape == (3, 1, loaded.w_dim)
+        image = loaded.synthesis(ws, noise_mode="const")
+        assert image.shape == (3, 1, 16, 16) and image.abs().max() <= 1
+        assert torch.equal(image, state.G_ema(z, c, truncation_psi=0.5))

@@ -51,6 +51,8 @@ def blend_generators(first: torch.nn.Module, second: torch.nn.Module, swap_resol
     Raises ``ValueError`` when the two are not of one architecture (names, shapes, arguments).
     """
     arch_a, arch_b = getattr(first, "architecture", None), getattr(second, "architecture", None)
+    if arch_a not in ("stylegan2", "stylegan3"):
+        raise ValueError(f"layer blending works on StyleGAN2/3 generators, not {arch_a}")
     if arch_a != arch_b or first.init_kwargs != second.init_kwargs:
         raise ValueError(f"the generators differ in architecture ({arch_a} {_describe(first)} vs "
                          f"{arch_b} {_describe(second)}); layer blending needs two of one architecture, "

@@ -20,12 +20,14 @@ from ..checkpoint import (
     save_safetensors,
     sniff_format,
 )
+from ..dcgan import Generator as DCGANGenerator
 from ..safe_pickle import InertObject, PersistentRecord
 from .rosinality import is_rosinality_checkpoint, rosinality_to_nvlabs
 from .stylegan2 import Generator as StyleGAN2Generator
 from .stylegan3 import Generator as StyleGAN3Generator
 
-ARCHITECTURES = {"stylegan2": StyleGAN2Generator, "stylegan3": StyleGAN3Generator}
+# Our own DCGAN follows the same call contract, so its files load here and serve the same nodes.
+ARCHITECTURES = {"stylegan2": StyleGAN2Generator, "stylegan3": StyleGAN3Generator, "dcgan": DCGANGenerator}
 
 
 def record_state_dict(record: PersistentRecord, prefix: str = "") -> dict[str, torch.Tensor]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import CheckpointError
+from ..dcgan import Generator as DCGANGenerator
 from ..stylegan import load_stylegan, save_stylegan
 from ..stylegan.stylegan2 import Generator
 from .data import digits, image_folder
@@ -58,7 +59,7 @@ def run_training(data: str | torch.Tensor, out: Path, resolution: int = 32, step
                  seed: int = 0, channels: int = 3, resume: str | None = None, finetune: str | None = None,
                  report: Callable[[str], None] = print,
                  on_step: Callable[[TrainState, dict], None] | None = None, state_path: Path | None = None,
-                 diversity_weight: float = 0.0) -> dict:
+                 diversity_weight: float = 0.0, architecture: str = "stylegan2") -> dict:
     """Train and write ``out`` and the resumable state (default ``out.training.pt``); returns facts."""
     out = Path(out)
     state_path = Path(state_path) if state_path else out.with_name(out.stem + ".training.pt")
@@ -88,16 +89,21 @@ def run_training(data: str | torch.Tensor, out: Path, resolution: int = 32, step
             raise TrainingError(f"{resume} trains {shape[0]}px, {shape[1]} channel(s), {shape[2]} classes; the "
                                 f"data is {resolution}px, {images.shape[1]} channel(s), {c_dim} classes")
     else:
-        G = Generator(**kwargs)
-        G.architecture = "stylegan2"
+        if architecture == "dcgan":
+            G = DCGANGenerator(z_dim=64, c_dim=c_dim, img_resolution=resolution, img_channels=images.shape[1])
+        elif architecture == "stylegan2":
+            G = Generator(**kwargs)
+        else:
+            raise TrainingError(f"unknown architecture {architecture!r} (stylegan2 or dcgan)")
+        G.architecture = architecture
         if finetune:
             try:
                 parent = load_stylegan(finetune)
-                G = Generator(**parent.init_kwargs)
+                G = type(parent)(**parent.init_kwargs)
                 G.load_state_dict(parent.state_dict())
             except (CheckpointError, RuntimeError, TypeError) as error:
                 raise TrainingError(f"cannot fine-tune from {finetune}: {error}") from None
-            G.architecture = "stylegan2"
+            G.architecture = parent.architecture
             if (G.img_resolution, G.img_channels, G.c_dim) != (resolution, images.shape[1], c_dim):
                 raise TrainingError(f"{finetune} is {G.img_resolution}px with {G.img_channels} channel(s) and "
                                     f"{G.c_dim} classes; the data is {resolution}px, {images.shape[1]}, {c_dim}")
