@@ -49,8 +49,8 @@ def folders() -> dict[str, Path]:
 # digits: a conditional StyleGAN2 (class = digit) and its bold-stroked child, for layer blending
 
 DIGITS_RESOLUTION = 32
-DIGITS_STEPS = {"digits-sg2-cond": 2500, "digits-sg2-bold": 600}
-DIGITS_DIVERSITY = 1.0
+DIGITS_STEPS = {"digits-sg2-cond": 2500}
+DIGITS_DIVERSITY = 0.0  # 1.0 gave varied but less legible digits (72% read correctly): see the zoo manifest
 
 
 def _train_digits(out: Path, progress: Progress | None, data: str, steps: int, seed: int,
@@ -76,8 +76,6 @@ register(ZooMember(
     "digits-sg2-cond", "stylegan",
     "Conditional StyleGAN2, 32 px gray, class = digit 0-9, trained on scikit-learn's digits.",
     lambda out, progress: _train_digits(out, progress, "digits", DIGITS_STEPS["digits-sg2-cond"], 2024, None)))
-register(ZooMember(
-    "digits-sg2-bold", "stylegan",
-    "digits-sg2-cond fine-tuned on the same digits with thick strokes: its child, for layer blending.",
-    lambda out, progress: _train_digits(out, progress, "digits-bold", DIGITS_STEPS["digits-sg2-bold"], 2025,
-                                        REGISTRY["digits-sg2-cond"].path)))
+# digits-sg2-bold (the parent fine-tuned on thick strokes, for layer blending) is not registered yet:
+# a fresh discriminator did not learn to tell thin from thick strokes in 600 fine-tuning steps
+# (losses stayed at chance), so its recipe needs more work before a file is committed.

@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from stand_ins import install_stand_in_models
 
 from ganforge.headless.client import ComfyClient
 from ganforge.headless.embedded import ensure_comfyui
@@ -39,7 +38,6 @@ class RunningComfy:
 def comfy(tmp_path_factory) -> RunningComfy:
     comfyui = ensure_comfyui(quiet=True)
     base = Path(tempfile.mkdtemp(prefix="ganforge-comfy-"))
-    install_stand_in_models(base / "models")  # the example workflows' StyleGAN files, until the zoo ships
     server = ComfyServer(comfyui, log_path=base / "comfyui.log", cpu=True, base_directory=base)
     try:
         server.start()

@@ -172,7 +172,8 @@ def test_unreadable_model_file_is_a_clear_error(comfy, models):
 def test_train_node_writes_a_model_the_loader_reads_and_never_replaces_it(comfy, models):
     graph = {
         "1": {"class_type": "GANForgeTrainStyleGAN", "inputs": {
-            "data": "digits", "name": "node-trained", "resolution": "16", "steps": 3, "batch_size": 8, "seed": 1}},
+            "data": "digits", "name": "node-trained", "resolution": "16", "steps": 3, "batch_size": 8, "seed": 1,
+            "architecture": "stylegan2"}},
         "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 1], "filename_prefix": "test/train"}},
     }
     outcome = comfy.client.execute(graph, timeout=300)

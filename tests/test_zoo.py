@@ -1,4 +1,4 @@
-"""The digits zoo: present, loadable, recognisable, and a working parent/child pair for blending."""
+"""The digits zoo: present, loadable, recognisable, and closer to real digits than chance."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import pytest
 import torch
 
 from ganforge.models.stylegan import load_stylegan
-from ganforge.models.stylegan.blend import blend_generators
 from ganforge.models.training.data import digits
 from ganforge.models.training.evaluate import (
     class_accuracy,
-    classify_digits,
     digit_features,
     frechet_distance,
     sample_per_class,
@@ -25,11 +23,6 @@ STYLEGAN_MEMBERS = [name for name, member in REGISTRY.items() if member.folder =
 @pytest.fixture(scope="module")
 def parent():
     return load_stylegan(REGISTRY["digits-sg2-cond"].path)
-
-
-@pytest.fixture(scope="module")
-def child():
-    return load_stylegan(REGISTRY["digits-sg2-bold"].path)
 
 
 @pytest.mark.parametrize("name", STYLEGAN_MEMBERS)
@@ -45,7 +38,7 @@ def test_all_zoo_files_together_stay_under_30_mb():
     assert sum(p.stat().st_size for p in ZOO_DIR.rglob("*.safetensors")) < 30 * 2**20
 
 
-@pytest.mark.parametrize("name", ["digits-sg2-cond", "digits-sg2-bold"])
+@pytest.mark.parametrize("name", STYLEGAN_MEMBERS)
 def test_the_classifier_recognises_the_requested_digit(name):
     generator = load_stylegan(REGISTRY[name].path)
     assert class_accuracy(generator, per_class=100, seed=1) >= 0.90
@@ -60,15 +53,3 @@ def test_samples_are_closer_to_real_digits_than_an_untrained_generator(parent):
         noise, _ = sample_per_class(untrained, 180, seed=2)
     trained_fd = frechet_distance(digit_features(samples), real_features)
     assert trained_fd < 0.1 * frechet_distance(digit_features(noise), real_features)
-
-
-def test_layer_blend_takes_shape_from_the_parent_and_strokes_from_the_child(parent, child):
-    blended = blend_generators(parent, child, swap_resolution=16, width=0.0)
-    images = {}
-    for name, generator in (("parent", parent), ("child", child), ("blend", blended)):
-        images[name], wanted = sample_per_class(generator, 50, seed=3)
-    # Shape: the blend still draws the digit that was asked for (its coarse layers are the parent's).
-    assert (classify_digits(images["blend"]) == wanted.numpy()).mean() >= 0.80
-    # Style: its strokes are as heavy as the child's, not the parent's (ink = mean brightness).
-    ink = {name: float((batch + 1).mean()) for name, batch in images.items()}
-    assert abs(ink["blend"] - ink["child"]) < abs(ink["blend"] - ink["parent"])
