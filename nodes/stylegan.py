@@ -409,6 +409,26 @@ class StyleMixing(io.ComfyNode):
         return io.NodeOutput(WLatents(mixed, model.name, labels), grid)
 
 
+def _walk_inputs() -> list:
+    """The inputs both walk nodes share."""
+    return [
+        io.Int.Input("frames_per_segment", default=24, min=1, max=10000,
+                     tooltip="Frames from one keyframe to the next."),
+        io.Boolean.Input("loop", default=False, tooltip="Return to the first keyframe at the end."),
+        io.Combo.Input("easing", options=list(EASINGS), default="linear",
+                       tooltip="How the motion speeds up and slows down between keyframes."),
+    ]
+
+
+def _checked_walk(node: str, keyframes: torch.Tensor, what: str, frames_per_segment: int, loop: bool, easing: str,
+                  spherical: bool = False) -> torch.Tensor:
+    _check_finite(node, keyframes, what)
+    if keyframes.shape[0] < 2:
+        raise NodeInputError(node, f"the keyframe batch holds one {what}; a walk needs two or more.",
+                             "sample at least two z (batch_size >= 2 in Sample Z) for the keyframes.")
+    return walk(keyframes, frames_per_segment, loop, easing, spherical=spherical)
+
+
 class LatentWalk(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -420,23 +440,15 @@ class LatentWalk(io.ComfyNode):
                         "Synthesis and a video.",
             inputs=[
                 W.Input("keyframes", tooltip="Two or more W latents, visited in batch order."),
-                io.Int.Input("frames_per_segment", default=24, min=1, max=10000,
-                             tooltip="Frames from one keyframe to the next."),
-                io.Boolean.Input("loop", default=False, tooltip="Return to the first keyframe at the end."),
-                io.Combo.Input("easing", options=list(EASINGS), default="linear",
-                               tooltip="How the motion speeds up and slows down between keyframes."),
+                *_walk_inputs(),
             ],
             outputs=[W.Output("w", tooltip="One latent per frame.")],
         )
 
     @classmethod
     def execute(cls, keyframes: WLatents, frames_per_segment: int, loop: bool, easing: str) -> io.NodeOutput:
-        node = "GANForge Latent Walk"
-        _check_finite(node, keyframes.ws, "W latent")
-        if keyframes.ws.shape[0] < 2:
-            raise NodeInputError(node, "the keyframe batch holds one latent; a walk needs two or more.",
-                                 "map a batch of at least two z (batch_size >= 2 in Sample Z).")
-        return io.NodeOutput(WLatents(walk(keyframes.ws, frames_per_segment, loop, easing), keyframes.source))
+        frames = _checked_walk("GANForge Latent Walk", keyframes.ws, "W latent", frames_per_segment, loop, easing)
+        return io.NodeOutput(WLatents(frames, keyframes.source))
 
 
 class ZWalk(io.ComfyNode):
@@ -449,23 +461,15 @@ class ZWalk(io.ComfyNode):
             description="Interpolate spherically through a batch of z keyframes (slerp keeps z Gaussian-like).",
             inputs=[
                 Z.Input("keyframes", tooltip="Two or more z latents, visited in batch order."),
-                io.Int.Input("frames_per_segment", default=24, min=1, max=10000,
-                             tooltip="Frames from one keyframe to the next."),
-                io.Boolean.Input("loop", default=False, tooltip="Return to the first keyframe at the end."),
-                io.Combo.Input("easing", options=list(EASINGS), default="linear",
-                               tooltip="How the motion speeds up and slows down between keyframes."),
+                *_walk_inputs(),
             ],
             outputs=[Z.Output("z", tooltip="One z per frame, for the Mapping node.")],
         )
 
     @classmethod
     def execute(cls, keyframes: ZLatents, frames_per_segment: int, loop: bool, easing: str) -> io.NodeOutput:
-        node = "GANForge Latent Walk (Z)"
-        _check_finite(node, keyframes.z, "z latent")
-        if keyframes.z.shape[0] < 2:
-            raise NodeInputError(node, "the keyframe batch holds one z; a walk needs two or more.",
-                                 "sample at least two z (batch_size >= 2 in Sample Z).")
-        return io.NodeOutput(ZLatents(walk(keyframes.z, frames_per_segment, loop, easing, spherical=True)))
+        return io.NodeOutput(ZLatents(_checked_walk("GANForge Latent Walk (Z)", keyframes.z, "z latent",
+                                                    frames_per_segment, loop, easing, spherical=True)))
 
 
 class BlendStyleGAN(io.ComfyNode):
