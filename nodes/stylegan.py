@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 import comfy.model_management as mm
 import comfy.model_patcher
@@ -50,6 +51,15 @@ def register_model_folder() -> None:
 
 
 register_model_folder()
+
+
+def free_path(folder: str, name: Callable[[int], str], counter: int = 1) -> str:
+    """The first ``folder/name(counter)``, ``name(counter + 1)``, ... that does not exist yet
+    (the folder is created): files are never replaced."""
+    os.makedirs(folder, exist_ok=True)
+    while os.path.exists(path := os.path.join(folder, name(counter))):
+        counter += 1
+    return path
 
 
 def _device_generator(model: StyleGANModel) -> tuple[torch.nn.Module, torch.device]:
@@ -174,12 +184,8 @@ class SaveStyleGAN(io.ComfyNode):
     @classmethod
     def execute(cls, model: StyleGANModel, filename: str) -> io.NodeOutput:
         stem = os.path.basename(filename.strip()) or "stylegan"
-        folder = folder_paths.get_folder_paths(FOLDER)[0]
-        os.makedirs(folder, exist_ok=True)
-        path, counter = os.path.join(folder, f"{stem}.safetensors"), 1
-        while os.path.exists(path):
-            counter += 1
-            path = os.path.join(folder, f"{stem}_{counter}.safetensors")
+        path = free_path(folder_paths.get_folder_paths(FOLDER)[0],
+                         lambda i: f"{stem}.safetensors" if i == 1 else f"{stem}_{i}.safetensors")
         save_stylegan(model.generator, path)
         return io.NodeOutput(path, ui={"text": [path]})
 
@@ -289,7 +295,9 @@ class Mapping(io.ComfyNode):
                 if generator.c_dim == 0:
                     raise NodeInputError(node, f"truncation_center 'class' needs a conditional model; {model.name} "
                                          "is unconditional.", "use truncation_center 'global'.")
-                centre = torch.stack([_class_center(generator, row, device) for row in c])
+                # One estimate per distinct label, however many samples share it.
+                labels, which = torch.unique(c, dim=0, return_inverse=True)
+                centre = torch.stack([_class_center(generator, row, device) for row in labels])[which]
             ws = truncate(ws, centre, truncation_psi, cutoff)
         return io.NodeOutput(WLatents(ws.float().cpu(), model.name, z.labels()))
 
@@ -531,11 +539,7 @@ class SaveLatent(io.ComfyNode):
         _check_finite("GANForge Save Latent", w.ws, "W latent")
         folder, stem, counter, subfolder, _ = folder_paths.get_save_image_path(
             filename_prefix, folder_paths.get_output_directory())
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, f"{stem}_{counter:05}.npz")
-        while os.path.exists(path):
-            counter += 1
-            path = os.path.join(folder, f"{stem}_{counter:05}.npz")
+        path = free_path(folder, lambda i: f"{stem}_{i:05}.npz", counter)
         save_w_npz(w.ws, path)
         return io.NodeOutput(path, ui={"text": [os.path.join(subfolder, os.path.basename(path))]})
 

@@ -69,13 +69,11 @@ class TrainStyleGAN(io.ComfyNode):
         if finetune_from.strip() and parent is None:
             raise NodeInputError(node, f"'{finetune_from}' is not in models/{FOLDER}.", "give a file name from there.")
         progress = comfy.utils.ProgressBar(steps)
-        preview_z = torch.randn(16, 64, generator=torch.Generator().manual_seed(seed))
-
         def on_step(state, record) -> None:
             mm.throw_exception_if_processing_interrupted()
             preview = None
             if record["step"] % PREVIEW_EVERY == 0 or record["step"] == steps:
-                preview = ("JPEG", image_to_pil(_samples(state.G_ema, preview_z))[0], 512)
+                preview = ("JPEG", image_to_pil(_samples(state.G_ema, seed))[0], 512)
             progress.update_absolute(record["step"], steps, preview)
 
         # Training needs gradients: ComfyUI runs nodes in inference mode.
@@ -90,14 +88,14 @@ class TrainStyleGAN(io.ComfyNode):
                     from None
             from ..models.stylegan import load_stylegan
 
-            grid = _samples(load_stylegan(out), preview_z)
+            grid = _samples(load_stylegan(out), seed)
         return io.NodeOutput(facts["out"], grid, ui={"text": [facts["out"]]})
 
 
-def _samples(generator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """A 4x4 grid of samples (classes cycling for conditional models) as a ComfyUI IMAGE."""
+def _samples(generator: torch.nn.Module, seed: int) -> torch.Tensor:
+    """A 4x4 grid of samples from fixed seeded z (classes cycling for conditional models) as an IMAGE."""
     with torch.no_grad():
-        z = z[:, : generator.z_dim] if z.shape[1] >= generator.z_dim else torch.randn(len(z), generator.z_dim)
+        z = torch.randn(16, generator.z_dim, generator=torch.Generator().manual_seed(seed))
         c = torch.eye(generator.c_dim)[torch.arange(len(z)) % generator.c_dim] if generator.c_dim else None
         device = next(generator.parameters()).device
         images = generator(z.to(device), None if c is None else c.to(device), truncation_psi=1.0)

@@ -206,3 +206,19 @@ def test_latents_saved_then_loaded_render_the_same_picture(comfy, models):
     wrong["3"] = {"class_type": "GANForgeLoadLatent", "inputs": {"model": ["1", 0], "latent_file": "lat.npz"}}
     refused = comfy.client.execute(wrong, timeout=120)
     assert refused.status == "error" and "GANForge Load Latent" in refused.error["exception_message"]
+
+
+def test_save_stylegan_never_replaces_a_file(comfy, models):
+    graph = {
+        "1": {"class_type": "GANForgeLoadStyleGAN", "inputs": {"model_name": "sg2.safetensors", "precision": "auto"}},
+        "2": {"class_type": "GANForgeSaveStyleGAN", "inputs": {"model": ["1", 0], "filename": "kept"}},
+    }
+    first, second = models / "kept.safetensors", models / "kept_2.safetensors"
+    saved = b""
+    for name in ("kept", "kept "):  # a second, different prompt under the same stem
+        graph["2"]["inputs"]["filename"] = name
+        outcome = comfy.client.execute(graph, timeout=120)
+        assert outcome.status == "success", outcome.error
+        saved = saved or first.read_bytes()
+    assert first.read_bytes() == saved and second.is_file()
+    assert load_stylegan(second).state_dict().keys() == load_stylegan(first).state_dict().keys()
