@@ -53,3 +53,24 @@ def test_samples_are_closer_to_real_digits_than_an_untrained_generator(parent):
         noise, _ = sample_per_class(untrained, 180, seed=2)
     trained_fd = frechet_distance(digit_features(samples), real_features)
     assert trained_fd < 0.1 * frechet_distance(digit_features(noise), real_features)
+
+
+def ink(images: torch.Tensor) -> float:
+    """Share of the picture covered by stroke (0 blank paper, 1 all ink)."""
+    return float(((images + 1) / 2).mean())
+
+
+def test_layer_blend_takes_shape_from_the_parent_and_strokes_from_the_child(parent):
+    from ganforge.models.stylegan.blend import blend_generators
+    from ganforge.models.training.evaluate import classify_digits
+
+    child = load_stylegan(REGISTRY["digits-sg2-bold"].path)
+    blended = blend_generators(parent, child, swap_resolution=16)  # 4 and 8 px from the parent
+    (p, wanted), (c, _), (b, _) = (sample_per_class(g, 50, seed=5) for g in (parent, child, blended))
+    assert ink(c) > ink(p) + 0.05  # the child draws thicker strokes than its parent
+    # Strokes: the blend moves most of the way from the parent's thickness to the child's ...
+    assert (ink(b) - ink(p)) / (ink(c) - ink(p)) > 0.4
+    # ... while the shape (the 8x8 layout the classifier reads) stays the parent's.
+    features = [torch.from_numpy(digit_features(x)) for x in (b, p, c)]
+    assert (features[0] - features[1]).abs().mean() < (features[0] - features[2]).abs().mean()
+    assert (classify_digits(b) == wanted.numpy()).mean() >= 0.9

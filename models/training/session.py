@@ -59,8 +59,12 @@ def run_training(data: str | torch.Tensor, out: Path, resolution: int = 32, step
                  seed: int = 0, channels: int = 3, resume: str | None = None, finetune: str | None = None,
                  report: Callable[[str], None] = print,
                  on_step: Callable[[TrainState, dict], None] | None = None, state_path: Path | None = None,
-                 diversity_weight: float = 0.0, architecture: str = "stylegan2") -> dict:
-    """Train and write ``out`` and the resumable state (default ``out.training.pt``); returns facts."""
+                 diversity_weight: float = 0.0, architecture: str = "stylegan2",
+                 d_warmup_steps: int | None = None) -> dict:
+    """Train and write ``out`` and the resumable state (default ``out.training.pt``); returns facts.
+
+    ``d_warmup_steps`` (steps in which only the discriminator learns) defaults to 0, or to 20% of
+    the steps for a fine-tune, whose fresh discriminator must first learn what is new in the data."""
     out = Path(out)
     state_path = Path(state_path) if state_path else out.with_name(out.stem + ".training.pt")
     for path in (out, state_path):
@@ -76,7 +80,10 @@ def run_training(data: str | torch.Tensor, out: Path, resolution: int = 32, step
     if images.shape[0] < batch:
         report(f"notice: {images.shape[0]} pictures, fewer than the batch of {batch}: the batch is reduced")
     c_dim = 0 if labels is None else labels.shape[1]
-    config = TrainConfig(steps=steps, batch_size=batch, seed=seed, diversity_weight=diversity_weight)
+    if d_warmup_steps is None:
+        d_warmup_steps = steps // 5 if finetune else 0
+    config = TrainConfig(steps=steps, batch_size=batch, seed=seed, diversity_weight=diversity_weight,
+                         d_warmup_steps=d_warmup_steps)
     torch.manual_seed(seed)
     kwargs = small_stylegan2_kwargs(resolution, images.shape[1], c_dim)
     if resume:

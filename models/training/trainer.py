@@ -33,6 +33,9 @@ class TrainConfig:
     # Mode-seeking term (Mao et al. 2019, MSGAN): pairs with one label but different z must differ.
     # Counters the per-class collapse conditional GANs fall into on small data sets.
     diversity_weight: float = 0.0
+    # Steps at the start of a run (counted from step 0) in which only D learns. A fine-tune starts
+    # from a trained G and a fresh D: without a head start D never catches up and G learns nothing.
+    d_warmup_steps: int = 0
 
 
 @dataclass
@@ -105,6 +108,12 @@ def train(state: TrainState, images: torch.Tensor, labels: torch.Tensor | None, 
         loss_D.backward()
         state.d_optimizer.step()
 
+        state.step += 1
+        if state.step <= config.d_warmup_steps:
+            record = {"step": state.step, "loss_G": float("nan"), "loss_D": loss_D.item(), "r1": r1.item()}
+            _finish_step(state, record, on_step)
+            continue
+
         # Generator: fool the discriminator; the mapping network tracks w_avg meanwhile.
         z, c = latents(batch)
         half = batch // 2
@@ -124,14 +133,17 @@ def train(state: TrainState, images: torch.Tensor, labels: torch.Tensor | None, 
                 p_ema.lerp_(p.detach(), 1 - beta)
             for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                 b_ema.copy_(b)
-        state.step += 1
         record = {"step": state.step, "loss_G": loss_G.item(), "loss_D": loss_D.item(), "r1": r1.item()}
-        if not all(math.isfinite(v) for v in record.values()):
-            raise FloatingPointError(f"training diverged at step {state.step} ({record}); lower the learning rate")
-        state.history.append(record)
-        if on_step is not None:
-            on_step(state, record)
+        _finish_step(state, record, on_step)
     return state
+
+
+def _finish_step(state: TrainState, record: dict, on_step: Callable[[TrainState, dict], None] | None) -> None:
+    if not all(math.isfinite(v) for k, v in record.items() if not (k == "loss_G" and math.isnan(v))):
+        raise FloatingPointError(f"training diverged at step {state.step} ({record}); lower the learning rate")
+    state.history.append(record)
+    if on_step is not None:
+        on_step(state, record)
 
 
 def one_hot(labels: torch.Tensor, c_dim: int) -> torch.Tensor:
