@@ -171,9 +171,9 @@ def run_main(args: argparse.Namespace) -> int:
             print(f"ganforge run: no result within {args.timeout} s; interrupted", file=sys.stderr)
             return 1
     if not saved:
-        print("the workflow ran but saved no images (does it end in a Save Image node?)", file=sys.stderr)
+        print("the workflow ran but saved nothing (does it end in a Save Image or Save Video node?)", file=sys.stderr)
         return 0
     for path in saved:
         print(path)
-    print(f"{len(saved)} image(s) written to {out.resolve()}", file=sys.stderr)
+    print(f"{len(saved)} file(s) written to {out.resolve()}", file=sys.stderr)
     return 0

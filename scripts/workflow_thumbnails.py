@@ -22,8 +22,8 @@ def main() -> int:
     for path in files:
         with tempfile.TemporaryDirectory() as out:
             subprocess.run([sys.executable, "-m", "ganforge", "run", str(path), "--out", out], check=True)
-            first = sorted(Path(out).glob("*.png"))[0]
-            with Image.open(first) as picture:
+            first = sorted(Path(out).iterdir())[0]
+            with _first_picture(first) as picture:
                 picture = picture.convert("RGB")
                 picture.thumbnail((SIZE, SIZE), Image.LANCZOS)
                 if min(picture.size) < 64:
@@ -33,6 +33,17 @@ def main() -> int:
                 picture.save(path.with_suffix(".jpg"), quality=90)
         print(f"{path.with_suffix('.jpg')}")
     return 0
+
+
+def _first_picture(path: Path) -> Image.Image:
+    """The picture itself, or the middle frame of a video."""
+    if path.suffix not in (".mp4", ".webm"):
+        return Image.open(path)
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [frame.to_image() for frame in container.decode(video=0)]
+    return frames[len(frames) // 2]
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import pytest
 from PIL import Image
 
@@ -47,12 +48,16 @@ def test_conversion_equals_the_frontend_twin(comfy, path: Path):
 def test_workflow_runs_and_writes_images(comfy, path: Path, tmp_path: Path):
     result = run_cli(str(path), "--server", comfy.url, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    written = sorted(tmp_path.glob("*.png"))
+    written = sorted(tmp_path.iterdir())
     assert written, result.stderr
     for file in written:
-        with Image.open(file) as picture:
-            picture.load()
-            assert picture.size[0] > 0
+        if file.suffix in (".mp4", ".webm"):
+            with av.open(str(file)) as container:
+                assert sum(1 for _ in container.decode(video=0)) > 1
+        else:
+            with Image.open(file) as picture:
+                picture.load()
+                assert picture.size[0] > 0
 
 
 def test_seed_makes_runs_repeatable_and_different(comfy, tmp_path: Path):
