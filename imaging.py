@@ -49,9 +49,16 @@ def nchw_to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def image_to_uint8(image: torch.Tensor, channels: int | None = None) -> np.ndarray:
+    """ComfyUI IMAGE -> uint8 ``[B, H, W, C]`` (rounded); ``channels=3`` drops alpha or repeats gray."""
+    if channels == 3 and image.shape[-1] != 3:
+        image = image[..., :3] if image.shape[-1] == 4 else image[..., :1].expand(*image.shape[:-1], 3)
+    return (image.clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
 def image_to_pil(image: torch.Tensor) -> list[Image.Image]:
     """ComfyUI IMAGE -> a list of PIL images (8 bits per channel)."""
-    arrays = (image.clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    arrays = image_to_uint8(image)
     return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arrays]
 
 
@@ -121,3 +128,55 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default(size=size)  # scalable when Pillow has FreeType
     except (TypeError, OSError):
         return ImageFont.load_default()
+
+
+def plot_curves(curves: Sequence[tuple[str, Sequence[float]]], width: int = 640, height: int = 320,
+                log_scale: bool = True) -> torch.Tensor:
+    """Line plots of one or more series (e.g. the loss of each projected image) as a ComfyUI IMAGE
+    ``[1, height, width, 3]``: step on x, value on y (log scale when every value is positive),
+    the y range and the final value of each series written on the picture."""
+    colours = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+    series = [(name, np.asarray(values, dtype=np.float64)) for name, values in curves if len(values)]
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+    font = _font(12)
+    left, right, top, bottom = 56, width - 12, 12, height - 24
+    draw.rectangle((left, top, right, bottom), outline=(90, 90, 90))
+    if series:
+        values = np.concatenate([v[np.isfinite(v)] for _, v in series] or [np.zeros(1)])
+        log_scale = log_scale and values.size > 0 and bool((values > 0).all())
+        scale = np.log10 if log_scale else (lambda v: v)
+        lo, hi = (float(scale(values.min())), float(scale(values.max()))) if values.size else (0.0, 1.0)
+        hi = hi if hi > lo else lo + 1.0
+        longest = max(len(v) for _, v in series)
+        for index, (name, v) in enumerate(series):
+            xs = left + (right - left) * np.arange(len(v)) / max(longest - 1, 1)
+            ys = bottom - (bottom - top) * (scale(np.where(np.isfinite(v), v, values.max())) - lo) / (hi - lo)
+            colour = colours[index % len(colours)]
+            draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=colour, width=2)
+            draw.text((left + 8, top + 4 + 14 * index), f"{name}: {v[-1]:.4g}", fill=colour, font=font)
+        top_label, bottom_label = (10**hi, 10**lo) if log_scale else (hi, lo)
+        draw.text((4, top), f"{top_label:.3g}", fill=(0, 0, 0), font=font)
+        draw.text((4, bottom - 12), f"{bottom_label:.3g}", fill=(0, 0, 0), font=font)
+        draw.text((left, bottom + 6), "step 1", fill=(0, 0, 0), font=font)
+        draw.text((right - 60, bottom + 6), f"step {longest}", fill=(0, 0, 0), font=font)
+    return pil_to_image([picture])
+
+
+def fit_square(x: torch.Tensor, size: int) -> tuple[torch.Tensor, str | None]:
+    """NCHW pictures -> ``size`` x ``size``: centre-cropped to a square, then resized (area when
+    shrinking, bicubic with antialiasing when enlarging). Returns the pictures and a notice saying
+    what changed (None when they already fit)."""
+    height, width = x.shape[-2:]
+    if (height, width) == (size, size):
+        return x, None
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    x = x[..., top:top + side, left:left + side]
+    if side > size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="area")
+    elif side < size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bicubic", antialias=True,
+                                            align_corners=False)
+    cropped = " centre-cropped and" if height != width else ""
+    return x, f"the {width}x{height} picture was{cropped} resized to {size}x{size}"

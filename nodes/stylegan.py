@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable
 
 import comfy.model_management as mm
 import comfy.model_patcher
 import comfy.utils
 import folder_paths
 import torch
-from comfy_api.latest import io
+from comfy.cli_args import args
+from comfy_api.latest import io, ui
+from PIL.PngImagePlugin import PngInfo
 
 from ..imaging import image_to_pil, make_grid, nchw_to_image
 from ..models.checkpoint import CheckpointError
@@ -20,19 +22,23 @@ from ..models.stylegan.blend import blend_generators
 from ..models.stylegan.latents import (
     EASINGS,
     STYLE_PRESETS,
+    W_PNG_KEY,
     class_vector,
     load_w_npz,
+    load_w_png,
     mix_styles,
     parse_class_mix,
     save_w_npz,
     style_layer_range,
     truncate,
+    w_to_png_text,
     walk,
     z_from_seeds,
 )
 from ..models.stylegan.stylegan3 import make_input_transform
 from ..seeds import MAX_SEED, parse_seed_list
 from .errors import NodeInputError
+from .saving import free_path, output_file
 from .types import CATEGORY, ClassLabel, StyleGAN, W, Z
 from .values import StyleGANModel, WLatents, ZLatents
 
@@ -51,15 +57,6 @@ def register_model_folder() -> None:
 
 
 register_model_folder()
-
-
-def free_path(folder: str, name: Callable[[int], str], counter: int = 1) -> str:
-    """The first ``folder/name(counter)``, ``name(counter + 1)``, ... that does not exist yet
-    (the folder is created): files are never replaced."""
-    os.makedirs(folder, exist_ok=True)
-    while os.path.exists(path := os.path.join(folder, name(counter))):
-        counter += 1
-    return path
 
 
 def _device_generator(model: StyleGANModel) -> tuple[torch.nn.Module, torch.device]:
@@ -537,27 +534,76 @@ class SaveLatent(io.ComfyNode):
     @classmethod
     def execute(cls, w: WLatents, filename_prefix: str) -> io.NodeOutput:
         _check_finite("GANForge Save Latent", w.ws, "W latent")
-        folder, stem, counter, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, folder_paths.get_output_directory())
-        path = free_path(folder, lambda i: f"{stem}_{i:05}.npz", counter)
+        path, subfolder = output_file(filename_prefix, "npz")
         save_w_npz(w.ws, path)
         return io.NodeOutput(path, ui={"text": [os.path.join(subfolder, os.path.basename(path))]})
+
+
+class SaveImageWithLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="GANForgeSaveImage",
+            display_name="GANForge Save Image (with W)",
+            category=SUBCATEGORY,
+            description="Save images as PNG like Save Image (the workflow is embedded), and with a W input also each "
+                        "picture's W+ latent, so GANForge Load Latent can turn the picture back into its latent.",
+            inputs=[
+                io.Image.Input("images", tooltip="The pictures to save."),
+                io.String.Input("filename_prefix", default="ganforge/stylegan", tooltip="Name in the output folder; "
+                                "a counter is added and existing files are never replaced."),
+                W.Input("w", optional=True, tooltip="The latents the pictures were made from, one per picture."),
+            ],
+            outputs=[],
+            hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo],
+            is_output_node=True,
+        )
+
+    @classmethod
+    def execute(cls, images, filename_prefix: str, w: WLatents | None = None) -> io.NodeOutput:
+        node = "GANForge Save Image"
+        if w is not None:
+            _check_finite(node, w.ws, "W latent")
+            if w.ws.shape[0] != images.shape[0]:
+                raise NodeInputError(node, f"{images.shape[0]} images but {w.ws.shape[0]} latents.",
+                                     "connect the W that went into the Synthesis node that made these images.")
+        results = []
+        for index, picture in enumerate(image_to_pil(images)):
+            info = PngInfo()
+            if not args.disable_metadata:
+                if cls.hidden.prompt is not None:
+                    info.add_text("prompt", json.dumps(cls.hidden.prompt))
+                for key, value in (cls.hidden.extra_pnginfo or {}).items():
+                    info.add_text(key, json.dumps(value))
+            if w is not None:
+                info.add_text(W_PNG_KEY, w_to_png_text(w.ws[index:index + 1]))
+                info.add_text("ganforge_model", w.source)
+            path, subfolder = output_file(filename_prefix, "png", picture.width, picture.height)
+            picture.save(path, pnginfo=info, compress_level=4)
+            results.append(ui.SavedResult(os.path.basename(path), subfolder, io.FolderType.output))
+        return io.NodeOutput(ui=ui.SavedImages(results))
+
+
+LATENT_SUFFIXES = (".npz", ".png")
 
 
 class LoadLatent(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        files = sorted(name for name in os.listdir(folder_paths.get_input_directory()) if name.endswith(".npz")) \
-            if os.path.isdir(folder_paths.get_input_directory()) else []
+        folder = folder_paths.get_input_directory()
+        files = sorted(name for name in os.listdir(folder) if name.lower().endswith(LATENT_SUFFIXES)) \
+            if os.path.isdir(folder) else []
         return io.Schema(
             node_id="GANForgeLoadLatent",
             display_name="GANForge Load Latent",
             category=SUBCATEGORY,
-            description="Load W / W+ latents from an .npz in the input folder (NVlabs projected_w.npz or GANForge "
-                        "Save Latent). The file is read as arrays only, never unpickled.",
+            description="Load W / W+ latents from the input folder: an .npz (NVlabs projected_w.npz or GANForge Save "
+                        "Latent) or a PNG saved by GANForge Save Image with its W. Files are read as arrays only, "
+                        "never unpickled.",
             inputs=[
                 StyleGAN.Input("model", tooltip="The model the latents are for (checks their layer count)."),
-                io.Combo.Input("latent_file", options=files, tooltip=".npz files in ComfyUI's input folder."),
+                io.Combo.Input("latent_file", options=files, tooltip=".npz files and GANForge PNGs in ComfyUI's "
+                               "input folder.", upload=io.UploadType.image),
             ],
             outputs=[W.Output("w", tooltip="The latents, [N, num_ws, w_dim].")],
         )
@@ -567,14 +613,18 @@ class LoadLatent(io.ComfyNode):
         node = "GANForge Load Latent"
         path = os.path.join(folder_paths.get_input_directory(), os.path.basename(latent_file))
         try:
-            ws = load_w_npz(path, model.generator.num_ws)
+            if latent_file.lower().endswith(".png"):
+                ws = load_w_png(path, model.generator.num_ws)
+            else:
+                ws = load_w_npz(path, model.generator.num_ws)
         except (OSError, ValueError) as error:
             raise NodeInputError(node, f"{latent_file}: {error}.", "choose an .npz written by GANForge Save Latent "
-                                 "or NVlabs' projector for a model with this layer count.") from None
+                                 "or NVlabs' projector, or a PNG from GANForge Save Image, for a model with this "
+                                 "layer count.") from None
         latents = WLatents(ws, latent_file)
         _check_w(node, model, latents)
         return io.NodeOutput(latents)
 
 
 NODES = [LoadStyleGAN, SaveStyleGAN, SampleZ, StyleGANClass, Mapping, Synthesis, StyleMixing, LatentWalk, ZWalk,
-         BlendStyleGAN, SaveLatent, LoadLatent]
+         BlendStyleGAN, SaveLatent, LoadLatent, SaveImageWithLatent]

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.server
 OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid", "GANForgeLoadStyleGAN", "GANForgeSaveStyleGAN",
              "GANForgeSampleZ", "GANForgeStyleGANClass", "GANForgeMapping", "GANForgeSynthesis",
              "GANForgeStyleMixing", "GANForgeLatentWalk", "GANForgeZWalk", "GANForgeBlendStyleGAN",
-             "GANForgeTrainStyleGAN", "GANForgeSaveLatent", "GANForgeLoadLatent"}
+             "GANForgeTrainStyleGAN", "GANForgeSaveLatent", "GANForgeLoadLatent", "GANForgeSaveVideo",
+             "GANForgeSaveImage", "GANForgeProjectImage"}
 
 
 def test_pack_imports_cleanly(comfy):

@@ -34,7 +34,7 @@ def models(comfy) -> Path:
 
 def image_of(comfy, outcome, node: str = "9") -> np.ndarray:
     record = outcome.outputs[node]["images"][0]
-    picture = Image.open(BytesIO(comfy.client.view(record["filename"], record["subfolder"])))
+    picture = Image.open(BytesIO(comfy.client.view(record["filename"], record["subfolder"], record["type"])))
     return np.asarray(picture.convert("RGB"))
 
 
@@ -222,3 +222,72 @@ def test_save_stylegan_never_replaces_a_file(comfy, models):
         saved = saved or first.read_bytes()
     assert first.read_bytes() == saved and second.is_file()
     assert load_stylegan(second).state_dict().keys() == load_stylegan(first).state_dict().keys()
+
+
+def test_png_carries_its_latent_back(comfy, models):
+    graph = generate_graph("sg2.safetensors", "7-8", psi=0.8)
+    graph["9"] = {"class_type": "GANForgeSaveImage", "inputs": {"images": ["4", 0], "w": ["3", 0],
+                                                                "filename_prefix": "test/withw"}}
+    outcome = comfy.client.execute(graph, timeout=120)
+    assert outcome.status == "success", outcome.error
+    records = outcome.outputs["9"]["images"]
+    assert len(records) == 2
+    second = comfy.output / records[1]["subfolder"] / records[1]["filename"]
+    with Image.open(second) as picture:
+        assert "GANForgeSaveImage" in picture.text["prompt"] and picture.text["ganforge_model"] == "sg2.safetensors"
+    shutil.copy(second, comfy.input / "second.png")
+
+    loaded = generate_graph("sg2.safetensors", "1")
+    loaded["3"] = {"class_type": "GANForgeLoadLatent", "inputs": {"model": ["1", 0], "latent_file": "second.png"}}
+    loaded["9"] = {"class_type": "GANForgeSaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "test/now"}}
+    again = comfy.client.execute(loaded, timeout=120)
+    assert again.status == "success", again.error
+    assert np.array_equal(image_of(comfy, again), np.asarray(Image.open(second).convert("RGB")))
+
+    Image.new("RGB", (8, 8)).save(comfy.input / "plain.png")
+    loaded["3"]["inputs"]["latent_file"] = "plain.png"
+    refused = comfy.client.execute(loaded, timeout=120)
+    assert refused.status == "error" and "carries no GANForge latent" in refused.error["exception_message"]
+
+    mismatched = generate_graph("sg2.safetensors", "7-8")
+    mismatched["5"] = {"class_type": "GANForgeSampleZ", "inputs": {"model": ["1", 0], "seed": 0, "batch_size": 3,
+                                                                   "seed_list": ""}}
+    mismatched["6"] = {"class_type": "GANForgeMapping", "inputs": {"model": ["1", 0], "z": ["5", 0],
+                                                                   "truncation_psi": 1.0, "truncation_cutoff": 0}}
+    mismatched["9"] = {"class_type": "GANForgeSaveImage", "inputs": {"images": ["4", 0], "w": ["6", 0],
+                                                                     "filename_prefix": "test/withw"}}
+    refused = comfy.client.execute(mismatched, timeout=120)
+    assert refused.status == "error" and "2 images but 3 latents" in refused.error["exception_message"]
+
+
+def test_project_image_node_reconstructs_and_reports(comfy, models):
+    # The target: seed 11 rendered by the model, saved as an off-size picture (resized by the node).
+    target = expected_images("stylegan2_skip.safetensors", [11])[0]
+    Image.fromarray((target * 255).round().astype(np.uint8)).resize((24, 20)).save(comfy.input / "target.png")
+    graph = {
+        "1": {"class_type": "GANForgeLoadStyleGAN", "inputs": {"model_name": "sg2.safetensors", "precision": "auto"}},
+        "2": {"class_type": "LoadImage", "inputs": {"image": "target.png"}},
+        "3": {"class_type": "GANForgeProjectImage", "inputs": {
+            "model": ["1", 0], "image": ["2", 0], "latent_space": "W+", "steps": 40,
+            "distance": "pixel (multi-scale, no network)", "learning_rate": 0.1, "noise_regularization": 1e5,
+            "seed": 0, "preview_every": 10}},
+        "4": {"class_type": "PreviewImage", "inputs": {"images": ["3", 1]}},
+        "5": {"class_type": "PreviewImage", "inputs": {"images": ["3", 2]}},
+        "6": {"class_type": "GANForgeSaveLatent", "inputs": {"w": ["3", 0], "filename_prefix": "test/projected"}},
+    }
+    events = []
+    outcome = comfy.client.execute(graph, timeout=300, on_event=lambda kind, data: events.append((kind, data)))
+    assert outcome.status == "success", outcome.error
+    steps = [data["value"] for kind, data in events if kind == "progress" and data.get("node") == "3"]
+    assert steps[-1] == 40 and steps == sorted(steps)
+    reconstruction = image_of(comfy, outcome, "4")
+    assert reconstruction.shape == (16, 16, 3)
+    plot = image_of(comfy, outcome, "5")
+    assert plot.shape[0] > 100 and plot.shape[1] > 200
+    (written,) = (comfy.output / "test").glob("projected_*.npz")
+    assert np.load(written)["w"].shape == (1, 6, 16)  # one picture, 6 layers of the 16-wide W
+
+    conditional = {**graph, "1": {**graph["1"], "inputs": {"model_name": "sg2_cond.safetensors",
+                                                            "precision": "auto"}}}
+    refused = comfy.client.execute(conditional, timeout=120)
+    assert refused.status == "error" and "StyleGAN Class" in refused.error["exception_message"]

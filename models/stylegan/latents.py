@@ -6,8 +6,11 @@ every function here serves W and W+ alike.
 
 from __future__ import annotations
 
+import base64
+import io
 import itertools
 import math
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -154,6 +157,33 @@ def walk(keyframes: torch.Tensor, frames_per_segment: int, loop: bool = False, e
 def save_w_npz(ws: torch.Tensor, path) -> None:
     """Write W+ as NVlabs' projector does (``projected_w.npz``, key ``w``, ``[N, num_ws, w_dim]`` float32)."""
     np.savez(path, w=ws.detach().float().cpu().numpy())
+
+
+# The PNG text chunk that carries a picture's W+ (base64 of the same .npz bytes save_w_npz writes).
+W_PNG_KEY = "ganforge_w"
+
+
+def w_to_png_text(ws: torch.Tensor) -> str:
+    """One picture's W+ ``[1, num_ws, w_dim]`` as text for a PNG chunk (lossless float32)."""
+    buffer = io.BytesIO()
+    save_w_npz(ws, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def load_w_png(path: str | os.PathLike, num_ws: int) -> torch.Tensor:
+    """The W+ a PNG carries in its ``ganforge_w`` chunk, as ``[1, num_ws, w_dim]``. Raises ``ValueError``
+    when the picture has none or it does not fit ``num_ws``."""
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        text = getattr(picture, "text", {}).get(W_PNG_KEY)
+    if text is None:
+        raise ValueError("carries no GANForge latent (only PNGs written by GANForge Save Image with a W input do)")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError(f"its {W_PNG_KEY} text is not valid base64") from None
+    return load_w_npz(io.BytesIO(data), num_ws)
 
 
 def load_w_npz(path, num_ws: int) -> torch.Tensor:
