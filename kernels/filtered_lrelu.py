@@ -49,6 +49,11 @@ def filtered_lrelu(
     scaled to match: ``clamp(g * a, -c, c) = g * clamp(a, -c/g, c/g)``.
     """
     _check_output_size(x, fu, fd, up, down, padding)
+    if x.device.type == "cpu" and x.dtype in (torch.float16, torch.bfloat16):
+        # CPU depthwise convolutions in half types take a slow generic path (10x slower than
+        # fp32 here); the filtering is memory-bound anyway, so it runs in fp32 and casts back.
+        return filtered_lrelu(x.float(), fu, fd, None if b is None else b.float(), up, down, padding, gain, slope,
+                              clamp, flip_filter).to(x.dtype)
     x = bias_act(x, b)
     n, c, h, w = x.shape
     pads = parse_padding(padding)

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .precision import precision_of, set_precision
+
 
 class DCGANMapping(nn.Module):
     """z and the class embedding, concatenated: DCGAN has no mapping network, only its input."""
@@ -35,6 +37,7 @@ class DCGANMapping(nn.Module):
 
 
 class DCGANSynthesis(nn.Module):
+    precision_override: torch.dtype | None = None  # see set_precision
     def __init__(self, in_features: int, img_resolution: int, img_channels: int, channels: int) -> None:
         super().__init__()
         if img_resolution < 8 or img_resolution & (img_resolution - 1):
@@ -53,8 +56,10 @@ class DCGANSynthesis(nn.Module):
         self.first_width = widths[0]
 
     def forward(self, ws: torch.Tensor, **_: Any) -> torch.Tensor:
-        x = torch.relu(self.norm0(self.project(ws[:, 0])))
-        return self.body(x.reshape(-1, self.first_width, 4, 4))
+        with torch.autocast(ws.device.type, dtype=self.precision_override or torch.float32,
+                            enabled=self.precision_override is not None):
+            x = torch.relu(self.norm0(self.project(ws[:, 0])))
+            return self.body(x.reshape(-1, self.first_width, 4, 4)).float()
 
 
 class Generator(nn.Module):
@@ -71,6 +76,13 @@ class Generator(nn.Module):
         self.num_ws = 1
         self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, img_resolution=img_resolution, img_channels=img_channels,
                                 channels=channels, embed_dim=embed_dim)
+
+    def set_precision(self, dtype: torch.dtype | None) -> None:
+        set_precision(self, dtype)
+
+    @property
+    def precision(self) -> torch.dtype:
+        return precision_of(self)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
                 truncation_cutoff: int | None = None, **_: Any) -> torch.Tensor:

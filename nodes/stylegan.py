@@ -47,6 +47,7 @@ FOLDER = "stylegan"
 EXTENSIONS = {".pkl", ".pt", ".pth", ".safetensors"}
 SUBCATEGORY = f"{CATEGORY}/StyleGAN"
 NOISE_MODES = ("const", "random", "none")
+PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 CHUNK = 4  # images per synthesis call: a progress step, a preview, an interrupt check
 
 
@@ -126,9 +127,11 @@ class LoadStyleGAN(io.ComfyNode):
             inputs=[
                 io.Combo.Input("model_name", options=folder_paths.get_filename_list(FOLDER),
                                tooltip="A file in models/stylegan (or a stylegan folder from extra_model_paths)."),
-                io.Combo.Input("precision", options=["auto", "fp32"], default="auto",
+                io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
                                tooltip="auto: the fp16 layers the checkpoint marks run in fp16 on CUDA "
-                                       "(as NVlabs does); fp32: everything in fp32."),
+                                       "(as NVlabs does); fp32: everything in fp32; fp16 / bf16: the whole "
+                                       "synthesis network in that type (fast on GPUs; slow on most CPUs). The "
+                                       "mapping network always runs in fp32."),
             ],
             outputs=[
                 StyleGAN.Output("model", tooltip="The generator, for Mapping, Synthesis and the other nodes."),
@@ -149,7 +152,7 @@ class LoadStyleGAN(io.ComfyNode):
         # Loaded outside inference mode so that projection and guidance can backpropagate through it.
         with torch.inference_mode(False):
             try:
-                generator = load_stylegan(path)
+                generator = load_stylegan(path, dtype=PRECISIONS[precision])
             except CheckpointError as error:
                 raise NodeInputError("GANForge Load StyleGAN", f"{error}.",
                                      "choose a StyleGAN2/3 generator file (NVlabs .pkl, rosinality .pt or "

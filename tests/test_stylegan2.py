@@ -233,3 +233,25 @@ def test_tensorflow_era_pickle_is_refused_by_name(tmp_path):
     with pytest.raises(CheckpointError, match=r"karras2019\.pkl is a TensorFlow-era StyleGAN pickle"):
         load_stylegan(tmp_path / "karras2019.pkl")
     assert not marker.exists()
+
+
+LOW_PRECISION_CASES = [(name, torch.float16, 0.005) for name in ("stylegan2_skip", "stylegan2_fp16_clamp",
+                                                                   "stylegan3_t", "stylegan3_r")] + \
+    [(name, torch.bfloat16, 0.03) for name in ("stylegan2_skip", "stylegan3_t")]  # SG3-R bf16: 10 s on a CPU
+
+
+@pytest.mark.parametrize(("name", "dtype", "tolerance"), LOW_PRECISION_CASES)
+def test_whole_network_low_precision_stays_close_to_fp32(name, dtype, tolerance):
+    reference = load_stylegan(DATA / f"{name}.safetensors")
+    low = load_stylegan(DATA / f"{name}.safetensors", dtype=dtype)
+    assert low.precision == dtype and reference.precision == torch.float32
+    z = torch.randn(2, reference.z_dim, generator=torch.Generator().manual_seed(0))
+    c = torch.eye(reference.c_dim)[:2] if reference.c_dim else None
+    with torch.no_grad():
+        want, got = reference(z, c), low(z, c)
+    assert got.dtype == torch.float32 and torch.isfinite(got).all()
+    assert (got - want).abs().max() <= tolerance * want.abs().max()
+    assert not torch.equal(got, want)  # it did run in the lower precision
+    low.set_precision(None)
+    with torch.no_grad():
+        assert torch.equal(low(z, c), want)

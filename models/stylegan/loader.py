@@ -120,15 +120,16 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
     """Load a StyleGAN2/2-ADA/3 generator: NVlabs ``.pkl``, rosinality ``.pt``, GANForge ``.safetensors``.
 
     Nothing in the file is executed. The result is in eval mode without gradients, with
-    attributes ``architecture`` and ``init_kwargs``. ``dtype`` other than float32 is refused for
-    now: fp16 runs inside the network where the checkpoint marks layers for it (CUDA only).
+    attributes ``architecture`` and ``init_kwargs``. ``dtype`` None / float32 keeps NVlabs'
+    behaviour (float16 only in the layers the checkpoint marks, on CUDA); float16 or bfloat16
+    runs the whole synthesis network in that dtype on any device (``G.set_precision``).
     """
     path = Path(path)
     name = path.name
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
-    if dtype not in (None, torch.float32):
-        raise CheckpointError(f"{name}: dtype {dtype} is not supported yet; use float32")
+    if dtype not in (None, torch.float32, torch.float16, torch.bfloat16):
+        raise CheckpointError(f"{name}: dtype {dtype} is not supported; use float32, float16 or bfloat16")
     kind = sniff_format(path)
     estimate_w_avg = False
     if kind == "safetensors":
@@ -158,6 +159,7 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
         network.mapping.w_avg.copy_(estimate_w_avg_of(network))
     network.architecture = architecture
     network.init_kwargs = kwargs
+    network.set_precision(dtype)
     return network.to(device) if device is not None else network
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from ...kernels.bias_act import ACTIVATIONS, bias_act
 from ...kernels.conv2d_resample import conv2d_resample, modulated_conv2d
 from ...kernels.upfirdn2d import setup_filter, upsample2d
+from ..precision import layer_dtype
 from .generator import StyleGANGenerator
 from .mapping import FullyConnectedLayer
 
@@ -100,6 +101,7 @@ class ToRGBLayer(nn.Module):
 
 
 class SynthesisBlock(nn.Module):
+    precision_override: torch.dtype | None = None  # see StyleGANGenerator.set_precision
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
                  is_last: bool, architecture: str = "skip", resample_filter=(1, 3, 3, 1),
                  conv_clamp: float | None = 256, use_fp16: bool = False, fp16_channels_last: bool = False,
@@ -132,9 +134,7 @@ class SynthesisBlock(nn.Module):
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, force_fp32: bool = False,
                 fused_modconv: bool | None = None, update_emas: bool = False, **layer_kwargs: Any):
         w_iter = iter(ws.unbind(dim=1))
-        if ws.device.type != "cuda":
-            force_fp32 = True
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 else torch.float32
+        dtype = layer_dtype(self.use_fp16, force_fp32, ws.device, self.precision_override)
         if fused_modconv is None:
             fused_modconv = self.fused_modconv_default
             if fused_modconv is True and not self.training:

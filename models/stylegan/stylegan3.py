@@ -25,6 +25,7 @@ from torch import nn
 from ...kernels.conv2d_resample import modulated_conv2d
 from ...kernels.filter_design import lowpass_filter
 from ...kernels.filtered_lrelu import filtered_lrelu
+from ..precision import layer_dtype
 from .generator import StyleGANGenerator
 from .mapping import FullyConnectedLayer
 from .stylegan2 import NOISE_MODES
@@ -82,6 +83,7 @@ class SynthesisInput(nn.Module):
 
 
 class SynthesisLayer(nn.Module):
+    precision_override: torch.dtype | None = None  # see StyleGANGenerator.set_precision
     """Modulated convolution followed by the alias-free filtered leaky ReLU (or ToRGB when ``is_torgb``)."""
 
     def __init__(self, w_dim: int, is_torgb: bool, is_critically_sampled: bool, use_fp16: bool, in_channels: int,
@@ -135,7 +137,7 @@ class SynthesisLayer(nn.Module):
             # but it keeps fp16 in range and the results bit-close to the original.
             weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
             styles = styles * styles.square().mean().rsqrt()
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
+        dtype = layer_dtype(self.use_fp16, force_fp32, x.device, self.precision_override)
         if fused_modconv is None:
             fused_modconv = x.shape[0] == 1
         x = modulated_conv2d(x.to(dtype), weight, styles, padding=self.conv_kernel - 1,
