@@ -10,6 +10,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -72,6 +73,25 @@ class ComfyClient:
         if status != 200:
             raise RuntimeError(f"could not fetch {kind}/{subfolder}/{filename}: HTTP {status}")
         return body
+
+    def upload_image(self, path: str | Path, name: str | None = None) -> str:
+        """Put a picture in the server's input folder (``POST /upload/image``, never overwriting);
+        returns the name to give a LoadImage-style input (the server renames on a clash)."""
+        path = Path(path)
+        boundary = uuid.uuid4().hex
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name or path.name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        tail = (f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ninput'
+                f"\r\n--{boundary}--\r\n").encode()
+        request = urllib.request.Request(self.url + "/upload/image", data=head + path.read_bytes() + tail,
+                                         method="POST",
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"could not upload {path.name}: HTTP {error.code} {error.read()[:200]!r}") from None
+        return f"{answer['subfolder']}/{answer['name']}" if answer.get("subfolder") else answer["name"]
 
     def submit(self, prompt: dict, extra_data: dict | None = None) -> str:
         """Queue an API-format graph; returns its prompt_id or raises :class:`PromptRejected`."""

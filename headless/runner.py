@@ -13,7 +13,15 @@ from typing import TextIO
 from .client import ComfyClient, ExecutionOutcome, PromptRejected, output_files
 from .embedded import ComfyUIError, ensure_comfyui
 from .server import ComfyServer, ServerError
-from .workflow import WorkflowError, apply_overrides, apply_seed, is_ui_format, load_workflow, ui_to_api
+from .workflow import (
+    UPLOAD_FLAGS,
+    WorkflowError,
+    apply_overrides,
+    apply_seed,
+    is_ui_format,
+    load_workflow,
+    ui_to_api,
+)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +100,31 @@ def unique_path(folder: Path, name: str) -> Path:
     return candidate
 
 
+def stage_inputs(prompt: dict, info: dict, client: ComfyClient, workflow_dir: Path,
+                 stream: TextIO = sys.stderr) -> dict:
+    """Upload the pictures a graph's upload inputs (LoadImage and the like) name when they are
+    files here: an existing path, or a name in ``inputs/`` beside the workflow. Returns the graph
+    with the names the server gave them; other values are left for the server to check."""
+    staged = {}
+    for node_id, node in prompt.items():
+        spec = info.get(node.get("class_type"), {}).get("input", {})
+        for name, value in node.get("inputs", {}).items():
+            entry = spec.get("required", {}).get(name) or spec.get("optional", {}).get(name)
+            options = entry[1] if entry and len(entry) > 1 and isinstance(entry[1], dict) else {}
+            if not isinstance(value, str) or not any(options.get(flag) for flag in UPLOAD_FLAGS):
+                continue
+            candidates = (Path(value).expanduser(), workflow_dir / "inputs" / value)
+            local = next((path for path in candidates if path.is_file()), None)
+            if local is None:
+                continue
+            uploaded = client.upload_image(local)
+            print(f"uploaded {local} as input {uploaded}", file=stream)
+            staged.setdefault(node_id, {"class_type": node["class_type"], "inputs": dict(node["inputs"]),
+                                        **{k: v for k, v in node.items() if k not in ("class_type", "inputs")}})
+            staged[node_id]["inputs"][name] = uploaded
+    return {**prompt, **staged}
+
+
 def run_workflow(
     workflow_path: str,
     client: ComfyClient,
@@ -111,6 +144,7 @@ def run_workflow(
         prompt, changed = apply_seed(prompt, seed)
         if not changed:
             print("note: --seed given, but the workflow has no unlinked seed input", file=stream)
+    prompt = stage_inputs(prompt, info, client, Path(workflow_path).resolve().parent, stream)
     titles = {nid: node.get("_meta", {}).get("title") or info.get(node["class_type"], {}).get(
         "display_name", node["class_type"]) for nid, node in prompt.items()}
     try:

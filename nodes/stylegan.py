@@ -37,7 +37,7 @@ from ..models.stylegan.latents import (
 )
 from ..models.stylegan.stylegan3 import make_input_transform
 from ..seeds import MAX_SEED, parse_seed_list
-from .errors import NodeInputError
+from .errors import NodeInputError, check_finite
 from .saving import free_path, output_file
 from .types import CATEGORY, ClassLabel, StyleGAN, W, Z
 from .values import StyleGANModel, WLatents, ZLatents
@@ -60,7 +60,7 @@ def register_model_folder() -> None:
 register_model_folder()
 
 
-def _device_generator(model: StyleGANModel) -> tuple[torch.nn.Module, torch.device]:
+def device_generator(model: StyleGANModel) -> tuple[torch.nn.Module, torch.device]:
     """The generator, loaded on ComfyUI's device through its model management."""
     if model.patcher is not None:
         mm.load_models_gpu([model.patcher])
@@ -75,13 +75,7 @@ def _check_w(node: str, model: StyleGANModel, w: WLatents) -> None:
         raise NodeInputError(node, f"the W latent has {w.num_ws} layers of {w.ws.shape[-1]} values{origin}, but "
                              f"{model.name} takes {g.num_ws} layers of {g.w_dim}.",
                              "map a Z with this model's own Mapping node, or use a latent made for this model.")
-    _check_finite(node, w.ws, "W latent")
-
-
-def _check_finite(node: str, tensor: torch.Tensor, what: str) -> None:
-    if not torch.isfinite(tensor).all():
-        raise NodeInputError(node, f"the {what} contains NaN or infinite values.",
-                             "check the nodes before this one (an interpolation or projection that diverged).")
+    check_finite(node, w.ws, "W latent")
 
 
 def _broadcast(node: str, a: torch.Tensor, b: torch.Tensor, what: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +89,7 @@ def _broadcast(node: str, a: torch.Tensor, b: torch.Tensor, what: str) -> tuple[
 def synthesize(node: str, model: StyleGANModel, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
                transform: torch.Tensor | None = None) -> torch.Tensor:
     """W -> ComfyUI IMAGE in chunks, with progress, a preview per chunk and interrupt checks."""
-    generator, device = _device_generator(model)
+    generator, device = device_generator(model)
     kwargs: dict = {"noise_mode": noise_mode, "force_fp32": model.force_fp32}
     if model.architecture == "stylegan3" and transform is not None:
         kwargs["transform"] = transform.to(device)
@@ -111,7 +105,7 @@ def synthesize(node: str, model: StyleGANModel, ws: torch.Tensor, noise_mode: st
         done = start + chunk.shape[0]
         progress.update_absolute(done, ws.shape[0], ("JPEG", image_to_pil(images[-1][-1:])[0], 512))
     image = torch.cat(images)
-    _check_finite(node, image, "generated image")
+    check_finite(node, image, "generated image")
     return image
 
 
@@ -281,11 +275,11 @@ class Mapping(io.ComfyNode):
     def execute(cls, model: StyleGANModel, z: ZLatents, truncation_psi: float, truncation_cutoff: int,
                 label: torch.Tensor | None = None, truncation_center: str = "global") -> io.NodeOutput:
         node = "GANForge Mapping"
-        generator, device = _device_generator(model)
+        generator, device = device_generator(model)
         if z.z.shape[1] != generator.z_dim:
             raise NodeInputError(node, f"z has {z.z.shape[1]} values but {model.name} takes {generator.z_dim}.",
                                  "sample Z with this model.")
-        _check_finite(node, z.z, "z latent")
+        check_finite(node, z.z, "z latent")
         c = _label_batch(node, model, label, z.z.shape[0])
         cutoff = truncation_cutoff or None
         with torch.no_grad():
@@ -430,7 +424,7 @@ def _walk_inputs() -> list:
 
 def _checked_walk(node: str, keyframes: torch.Tensor, what: str, frames_per_segment: int, loop: bool, easing: str,
                   spherical: bool = False) -> torch.Tensor:
-    _check_finite(node, keyframes, what)
+    check_finite(node, keyframes, what)
     if keyframes.shape[0] < 2:
         raise NodeInputError(node, f"the keyframe batch holds one {what}; a walk needs two or more.",
                              "sample at least two z (batch_size >= 2 in Sample Z) for the keyframes.")
@@ -536,7 +530,7 @@ class SaveLatent(io.ComfyNode):
 
     @classmethod
     def execute(cls, w: WLatents, filename_prefix: str) -> io.NodeOutput:
-        _check_finite("GANForge Save Latent", w.ws, "W latent")
+        check_finite("GANForge Save Latent", w.ws, "W latent")
         path, subfolder = output_file(filename_prefix, "npz")
         save_w_npz(w.ws, path)
         return io.NodeOutput(path, ui={"text": [os.path.join(subfolder, os.path.basename(path))]})
@@ -566,7 +560,7 @@ class SaveImageWithLatent(io.ComfyNode):
     def execute(cls, images, filename_prefix: str, w: WLatents | None = None) -> io.NodeOutput:
         node = "GANForge Save Image"
         if w is not None:
-            _check_finite(node, w.ws, "W latent")
+            check_finite(node, w.ws, "W latent")
             if w.ws.shape[0] != images.shape[0]:
                 raise NodeInputError(node, f"{images.shape[0]} images but {w.ws.shape[0]} latents.",
                                      "connect the W that went into the Synthesis node that made these images.")

@@ -17,8 +17,8 @@ from ..models.checkpoint import CheckpointError
 from ..models.perceptual import PerceptualDistance, load_vgg16
 from ..models.stylegan.projection import ProjectionConfig, multiscale_pixel_distance, project
 from ..seeds import MAX_SEED
-from .errors import NodeInputError
-from .stylegan import SUBCATEGORY, _check_finite, _device_generator
+from .errors import NodeInputError, check_finite
+from .stylegan import SUBCATEGORY, device_generator
 from .types import ClassLabel, StyleGAN, W
 from .values import StyleGANModel, WLatents
 
@@ -87,13 +87,13 @@ class ProjectImage(io.ComfyNode):
     def execute(cls, model: StyleGANModel, image, latent_space: str, steps: int, distance: str,
                 learning_rate: float, noise_regularization: float, seed: int, preview_every: int,
                 label: torch.Tensor | None = None) -> io.NodeOutput:
-        generator, device = _device_generator(model)
+        generator, device = device_generator(model)
         if generator.c_dim and label is None:
             raise NodeInputError(NODE, f"{model.name} is conditional ({generator.c_dim} classes).",
                                  "connect a GANForge StyleGAN Class node to 'label'.")
         if not generator.c_dim and label is not None:
             raise NodeInputError(NODE, f"{model.name} is unconditional.", "disconnect 'label'.")
-        _check_finite(NODE, image, "image")
+        check_finite(NODE, image, "image")
         try:
             target = image_to_nchw(image.clone(), channels=generator.img_channels)
         except ValueError as error:

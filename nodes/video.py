@@ -11,7 +11,7 @@ from comfy_api.latest import io, ui
 
 from ..imaging import image_to_uint8
 from ..video import VIDEO_FORMATS, write_video
-from .errors import NodeInputError
+from .errors import NodeInputError, check_finite
 from .saving import output_file
 from .types import CATEGORY
 
@@ -48,9 +48,7 @@ class SaveVideo(io.ComfyNode):
         node = "GANForge Save Video"
         if format not in VIDEO_FORMATS:
             raise NodeInputError(node, f"unknown format {format!r}.", f"choose one of {', '.join(VIDEO_FORMATS)}.")
-        if not bool(images.isfinite().all()):
-            raise NodeInputError(node, "the frames hold NaN or infinite values.",
-                                 "check the node that made them (a diverged optimisation or a bad latent).")
+        check_finite(node, images, "frames")
         frames = image_to_uint8(images, channels=3)
         path, subfolder = output_file(filename_prefix, VIDEO_FORMATS[format].extension,
                                       frames.shape[2], frames.shape[1])

@@ -1,4 +1,4 @@
-"""Render each example workflow headless and save its first output image as <name>.jpg beside it.
+"""Render each example workflow headless and save its main picture as <name>.jpg beside it.
 
 A developer tool: `python scripts/workflow_thumbnails.py [workflows/x.json ...]`. The thumbnails
 are what ComfyUI's template browser shows.
@@ -22,15 +22,17 @@ def main() -> int:
     for path in files:
         with tempfile.TemporaryDirectory() as out:
             subprocess.run([sys.executable, "-m", "ganforge", "run", str(path), "--out", out], check=True)
-            first = sorted(Path(out).iterdir())[0]
-            with _first_picture(first) as picture:
-                picture = picture.convert("RGB")
-                picture.thumbnail((SIZE, SIZE), Image.LANCZOS)
-                if min(picture.size) < 64:
-                    scale = 64 / min(picture.size)
-                    picture = picture.resize((round(picture.width * scale), round(picture.height * scale)),
-                                             Image.NEAREST)
-                picture.save(path.with_suffix(".jpg"), quality=90)
+            files = sorted(Path(out).iterdir())
+            # The main result is saved under the workflow's own name; otherwise take the largest.
+            named = [file for file in files if file.name.startswith(f"{path.stem}_0")]
+            pictures = [_first_picture(file).convert("RGB") for file in named or files]
+            picture = max(pictures, key=lambda p: p.width * p.height)
+            picture.thumbnail((SIZE, SIZE), Image.LANCZOS)
+            if min(picture.size) < 64:
+                scale = 64 / min(picture.size)
+                picture = picture.resize((round(picture.width * scale), round(picture.height * scale)),
+                                         Image.NEAREST)
+            picture.save(path.with_suffix(".jpg"), quality=90)
         print(f"{path.with_suffix('.jpg')}")
     return 0
 

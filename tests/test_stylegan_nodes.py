@@ -291,3 +291,15 @@ def test_project_image_node_reconstructs_and_reports(comfy, models):
                                                             "precision": "auto"}}}
     refused = comfy.client.execute(conditional, timeout=120)
     assert refused.status == "error" and "StyleGAN Class" in refused.error["exception_message"]
+
+
+def test_nan_latents_are_refused_by_name(comfy, models):
+    w = np.zeros((1, 6, 16), dtype=np.float32)
+    w[0, 2, 3] = np.nan
+    np.savez(comfy.input / "nan.npz", w=w)
+    graph = generate_graph("sg2.safetensors", "1")
+    graph["3"] = {"class_type": "GANForgeLoadLatent", "inputs": {"model": ["1", 0], "latent_file": "nan.npz"}}
+    refused = comfy.client.execute(graph, timeout=120)
+    assert refused.status == "error"
+    message = refused.error["exception_message"]
+    assert message.startswith("GANForge Load Latent:") and "NaN or infinite values in the W latent" in message

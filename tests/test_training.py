@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from PIL import Image
@@ -104,3 +106,32 @@ def test_dcgan_trains_saves_and_serves_the_stylegan_contract(data, tmp_path):
         image = loaded.synthesis(ws, noise_mode="const")
         assert image.shape == (3, 1, 16, 16) and image.abs().max() <= 1
         assert torch.equal(image, state.G_ema(z, c, truncation_psi=0.5))
+
+
+def test_resume_of_another_shape_is_refused_and_nothing_is_replaced(tmp_path):
+    from ganforge.models.training.session import TrainingError, run_training
+
+    quiet = {"report": lambda line: None, "channels": 1, "batch": 4}
+    facts = run_training("digits", tmp_path / "small.safetensors", resolution=16, steps=2, **quiet)
+    with pytest.raises(TrainingError, match="trains 16px"):
+        run_training("digits", tmp_path / "big.safetensors", resolution=32, steps=1, resume=facts["state"], **quiet)
+    assert not (tmp_path / "big.safetensors").exists()
+    before = (tmp_path / "small.safetensors").read_bytes()
+    with pytest.raises(TrainingError, match="never replaced"):
+        run_training("digits", tmp_path / "small.safetensors", resolution=16, steps=1, **quiet)
+    assert (tmp_path / "small.safetensors").read_bytes() == before
+
+
+def test_finetune_gives_the_new_discriminator_a_head_start(tmp_path, data):
+    config = TrainConfig(steps=3, batch_size=8, seed=1, d_warmup_steps=2)
+    state = tiny_state(config)
+    g_before = {k: v.clone() for k, v in state.G.state_dict().items()}
+    d_before = {k: v.clone() for k, v in state.D.state_dict().items()}
+    seen = []
+    train(state, *data, TrainConfig(steps=2, batch_size=8, seed=1, d_warmup_steps=2),
+          on_step=lambda s, record: seen.append(record))
+    assert all(torch.equal(v, g_before[k]) for k, v in state.G.state_dict().items())  # G waited
+    assert any(not torch.equal(v, d_before[k]) for k, v in state.D.state_dict().items())  # D learned
+    assert [r["step"] for r in seen] == [1, 2] and all(math.isnan(r["loss_G"]) for r in seen)  # no G step
+    train(state, *data, TrainConfig(steps=1, batch_size=8, seed=1, d_warmup_steps=2))
+    assert any(not torch.equal(v, g_before[k]) for k, v in state.G.state_dict().items())  # then G learns

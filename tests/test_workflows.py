@@ -107,3 +107,13 @@ def test_cli_starts_and_stops_its_own_server(tmp_path: Path):
     leftover = subprocess.run(["pgrep", "-f", f"ganforge-run-.*comfyui|--output-directory {tmp_path}"],
                               capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == ""
+
+
+def test_run_uploads_a_local_picture_named_on_the_command_line(comfy, tmp_path: Path):
+    picture = tmp_path / "my digit.png"
+    Image.new("L", (40, 30), 0).save(picture)  # an off-size blank page: resized by the node
+    result = run_cli(str(WORKFLOWS / "stylegan_projection.json"), "--server", comfy.url, "--out",
+                     str(tmp_path / "out"), "--set", f"2.image={json.dumps(str(picture))}", "--set", "4.steps=5")
+    assert result.returncode == 0, result.stderr
+    assert f"uploaded {picture}" in result.stderr
+    assert (comfy.input / "my digit.png").read_bytes() == picture.read_bytes()
