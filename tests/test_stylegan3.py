@@ -13,7 +13,9 @@ from ganforge.models.stylegan import StyleGAN3Generator, load_stylegan, save_sty
 from ganforge.models.stylegan.stylegan3 import make_input_transform
 
 DATA = Path(__file__).parent / "data"
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
+# Key names and shapes of NVlabs' released 1024 px checkpoints (facts copied from the workplace's
+# reference listings, so a clone tests them anywhere).
+REFERENCE = DATA / "nvlabs_keys"
 # Stored outputs of NVlabs' networks_stylegan3.Generator (reference ops, CPU, fp32) on weights that
 # our own code made; the fp32 differences measured were about 2e-7.
 TOLERANCE = 1e-5
