@@ -303,3 +303,14 @@ def test_nan_latents_are_refused_by_name(comfy, models):
     assert refused.status == "error"
     message = refused.error["exception_message"]
     assert message.startswith("GANForge Load Latent:") and "NaN or infinite values in the W latent" in message
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_half_precision_loads_render_close_to_fp32(comfy, models, precision):
+    graph = generate_graph("sg2.safetensors", "1-2")
+    graph["1"]["inputs"]["precision"] = precision
+    outcome = comfy.client.execute(graph, timeout=120)
+    assert outcome.status == "success", outcome.error
+    got = image_of(comfy, outcome) / 255.0
+    want = expected_images("stylegan2_skip.safetensors", [1, 2])[0]
+    assert np.abs(got - want).mean() < 0.02 and np.abs(got - want).max() > 0  # close, yet not fp32 itself
