@@ -46,13 +46,21 @@ def bias_act(
     spec = ACTIVATIONS[act]
     alpha = spec.def_alpha if alpha is None else float(alpha)
     gain = spec.def_gain if gain is None else float(gain)
+    # Without autograd, the steps after the first new tensor work in place: on large maps each
+    # pass saves an allocation and a trip through memory. x itself is never modified.
+    in_place = not (torch.is_grad_enabled() and (x.requires_grad or (b is not None and b.requires_grad)))
+    owned = False
     if b is not None:
         shape = [1] * x.ndim
         shape[dim] = -1
-        x = x + b.to(x.dtype).reshape(shape)
-    x = spec.func(x, alpha)
+        x, owned = x + b.to(x.dtype).reshape(shape), True
+    if act == "lrelu" and owned and in_place:
+        F.leaky_relu_(x, alpha)
+    elif act != "linear":
+        x, owned = spec.func(x, alpha), True
     if gain != 1:
-        x = x * gain
+        x = x.mul_(gain) if owned and in_place else x * gain
+        owned = True
     if clamp is not None and clamp >= 0:
-        x = x.clamp(-clamp, clamp)
+        x = x.clamp_(-clamp, clamp) if owned and in_place else x.clamp(-clamp, clamp)
     return x
