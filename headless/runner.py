@@ -14,13 +14,13 @@ from .client import ComfyClient, ExecutionOutcome, PromptRejected, output_files
 from .embedded import ComfyUIError, ensure_comfyui
 from .server import ComfyServer, ServerError
 from .workflow import (
-    UPLOAD_FLAGS,
     WorkflowError,
     apply_overrides,
     apply_seed,
     is_ui_format,
     load_workflow,
     ui_to_api,
+    upload_inputs,
 )
 
 
@@ -107,11 +107,9 @@ def stage_inputs(prompt: dict, info: dict, client: ComfyClient, workflow_dir: Pa
     with the names the server gave them; other values are left for the server to check."""
     staged = {}
     for node_id, node in prompt.items():
-        spec = info.get(node.get("class_type"), {}).get("input", {})
+        uploads = upload_inputs(info.get(node.get("class_type"), {}))
         for name, value in node.get("inputs", {}).items():
-            entry = spec.get("required", {}).get(name) or spec.get("optional", {}).get(name)
-            options = entry[1] if entry and len(entry) > 1 and isinstance(entry[1], dict) else {}
-            if not isinstance(value, str) or not any(options.get(flag) for flag in UPLOAD_FLAGS):
+            if name not in uploads or not isinstance(value, str):
                 continue
             candidates = (Path(value).expanduser(), workflow_dir / "inputs" / value)
             local = next((path for path in candidates if path.is_file()), None)
@@ -119,9 +117,7 @@ def stage_inputs(prompt: dict, info: dict, client: ComfyClient, workflow_dir: Pa
                 continue
             uploaded = client.upload_image(local)
             print(f"uploaded {local} as input {uploaded}", file=stream)
-            staged.setdefault(node_id, {"class_type": node["class_type"], "inputs": dict(node["inputs"]),
-                                        **{k: v for k, v in node.items() if k not in ("class_type", "inputs")}})
-            staged[node_id]["inputs"][name] = uploaded
+            staged.setdefault(node_id, {**node, "inputs": dict(node["inputs"])})["inputs"][name] = uploaded
     return {**prompt, **staged}
 
 

@@ -67,9 +67,23 @@ def _spec_entries(info: dict) -> list[tuple[str, list]]:
     return entries
 
 
+def _options(spec: list) -> dict:
+    return spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+
+
+def _is_upload(kind: str | None, spec: list) -> bool:
+    """A combo with an upload button (LoadImage's image and the like)."""
+    return kind == "COMBO" and any(_options(spec).get(flag) for flag in UPLOAD_FLAGS)
+
+
+def upload_inputs(info: dict) -> set[str]:
+    """Names of a node definition's inputs that take an uploaded file from the input folder."""
+    return {name for name, spec in _spec_entries(info) if _is_upload(_widget_kind(spec), spec)}
+
+
 def _widget_kind(spec: list) -> str | None:
     kind = spec[0]
-    options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    options = _options(spec)
     if isinstance(kind, list):
         kind = "COMBO"
     if kind not in WIDGET_TYPES or options.get("forceInput"):
@@ -84,11 +98,10 @@ def widget_layout(info: dict) -> list[tuple[str, int]]:
         kind = _widget_kind(spec)
         if kind is None:
             continue
-        options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
         extra = 0
-        if options.get("control_after_generate") or (kind == "INT" and name in SEED_NAMES):
+        if _options(spec).get("control_after_generate") or (kind == "INT" and name in SEED_NAMES):
             extra += 1
-        if kind == "COMBO" and any(options.get(flag) for flag in UPLOAD_FLAGS):
+        if _is_upload(kind, spec):
             extra += 1
         layout.append((name, 1 + extra))
     return layout

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .precision import precision_of, set_precision
+from .precision import PrecisionMixin
 
 
 class DCGANMapping(nn.Module):
@@ -62,7 +62,7 @@ class DCGANSynthesis(nn.Module):
             return self.body(x.reshape(-1, self.first_width, 4, 4)).float()
 
 
-class Generator(nn.Module):
+class Generator(PrecisionMixin, nn.Module):
     """``G(z, c)`` -> NCHW in [-1, 1]; ``G.mapping`` / ``G.synthesis`` as in StyleGAN."""
 
     def __init__(self, z_dim: int, c_dim: int, img_resolution: int, img_channels: int, channels: int = 64,
@@ -76,13 +76,6 @@ class Generator(nn.Module):
         self.num_ws = 1
         self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, img_resolution=img_resolution, img_channels=img_channels,
                                 channels=channels, embed_dim=embed_dim)
-
-    def set_precision(self, dtype: torch.dtype | None) -> None:
-        set_precision(self, dtype)
-
-    @property
-    def precision(self) -> torch.dtype:
-        return precision_of(self)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
                 truncation_cutoff: int | None = None, **_: Any) -> torch.Tensor:

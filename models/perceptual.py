@@ -82,7 +82,7 @@ class PerceptualDistance(nn.Module):
 def _is_torchscript(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(name.endswith(("constants.pkl", "/code/")) or "/code/" in name for name in archive.namelist())
+            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
     except zipfile.BadZipFile:
         return False
 

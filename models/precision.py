@@ -38,3 +38,14 @@ def precision_of(generator: nn.Module) -> torch.dtype:
     """The dtype set with :func:`set_precision` (float32 when none was)."""
     overrides = {getattr(m, "precision_override", None) for m in generator.synthesis.modules()} - {None}
     return overrides.pop() if overrides else torch.float32
+
+
+class PrecisionMixin:
+    """``G.set_precision(dtype)`` and ``G.precision`` for a generator with a ``synthesis`` network."""
+
+    def set_precision(self, dtype: torch.dtype | None) -> None:
+        set_precision(self, dtype)
+
+    @property
+    def precision(self) -> torch.dtype:
+        return precision_of(self)

@@ -11,7 +11,6 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 import torch
-from comfy.cli_args import args
 from comfy_api.latest import io, ui
 from PIL.PngImagePlugin import PngInfo
 
@@ -38,7 +37,7 @@ from ..models.stylegan.latents import (
 from ..models.stylegan.stylegan3 import make_input_transform
 from ..seeds import MAX_SEED, parse_seed_list
 from .errors import NodeInputError, check_finite
-from .saving import free_path, output_file
+from .folders import free_path, output_file, register_model_folder, workflow_metadata
 from .types import CATEGORY, ClassLabel, StyleGAN, W, Z
 from .values import StyleGANModel, WLatents, ZLatents
 
@@ -51,13 +50,7 @@ PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16"
 CHUNK = 4  # images per synthesis call: a progress step, a preview, an interrupt check
 
 
-def register_model_folder() -> None:
-    """``models/stylegan`` (plus any paths extra_model_paths.yaml gives that key) with our extensions."""
-    folder_paths.add_model_folder_path(FOLDER, os.path.join(folder_paths.models_dir, FOLDER), is_default=True)
-    folder_paths.folder_names_and_paths[FOLDER][1].update(EXTENSIONS)
-
-
-register_model_folder()
+register_model_folder(FOLDER, EXTENSIONS)
 
 
 def device_generator(model: StyleGANModel) -> tuple[torch.nn.Module, torch.device]:
@@ -565,13 +558,11 @@ class SaveImageWithLatent(io.ComfyNode):
                 raise NodeInputError(node, f"{images.shape[0]} images but {w.ws.shape[0]} latents.",
                                      "connect the W that went into the Synthesis node that made these images.")
         results = []
+        metadata = workflow_metadata(cls.hidden)
         for index, picture in enumerate(image_to_pil(images)):
             info = PngInfo()
-            if not args.disable_metadata:
-                if cls.hidden.prompt is not None:
-                    info.add_text("prompt", json.dumps(cls.hidden.prompt))
-                for key, value in (cls.hidden.extra_pnginfo or {}).items():
-                    info.add_text(key, json.dumps(value))
+            for key, value in metadata.items():
+                info.add_text(key, json.dumps(value))
             if w is not None:
                 info.add_text(W_PNG_KEY, w_to_png_text(w.ws[index:index + 1]))
                 info.add_text("ganforge_model", w.source)

@@ -18,6 +18,7 @@ from ..models.perceptual import PerceptualDistance, load_vgg16
 from ..models.stylegan.projection import ProjectionConfig, multiscale_pixel_distance, project
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
+from .folders import register_model_folder
 from .stylegan import SUBCATEGORY, device_generator
 from .types import ClassLabel, StyleGAN, W
 from .values import StyleGANModel, WLatents
@@ -28,14 +29,7 @@ PIXEL = "pixel (multi-scale, no network)"
 NODE = "GANForge Project Image"
 
 
-def register_perceptual_folder() -> None:
-    """``models/perceptual``: torchvision VGG16 weights for perceptual distances."""
-    folder_paths.add_model_folder_path(PERCEPTUAL_FOLDER, os.path.join(folder_paths.models_dir, PERCEPTUAL_FOLDER),
-                                       is_default=True)
-    folder_paths.folder_names_and_paths[PERCEPTUAL_FOLDER][1].update({".pth", ".pt", ".safetensors"})
-
-
-register_perceptual_folder()
+register_model_folder(PERCEPTUAL_FOLDER, {".pth", ".pt", ".safetensors"})  # torchvision VGG16 weights
 
 
 @functools.lru_cache(maxsize=1)

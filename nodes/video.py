@@ -6,13 +6,12 @@ import os
 
 import comfy.model_management as mm
 import comfy.utils
-from comfy.cli_args import args
 from comfy_api.latest import io, ui
 
 from ..imaging import image_to_uint8
 from ..video import VIDEO_FORMATS, write_video
 from .errors import NodeInputError, check_finite
-from .saving import output_file
+from .folders import output_file, workflow_metadata
 from .types import CATEGORY
 
 
@@ -52,11 +51,7 @@ class SaveVideo(io.ComfyNode):
         frames = image_to_uint8(images, channels=3)
         path, subfolder = output_file(filename_prefix, VIDEO_FORMATS[format].extension,
                                       frames.shape[2], frames.shape[1])
-        metadata = {}
-        if not args.disable_metadata:
-            metadata.update(cls.hidden.extra_pnginfo or {})
-            if cls.hidden.prompt is not None:
-                metadata["prompt"] = cls.hidden.prompt
+        metadata = workflow_metadata(cls.hidden)
         progress = comfy.utils.ProgressBar(len(frames))
 
         def on_frame(done: int, total: int) -> None:

@@ -12,11 +12,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..precision import precision_of, set_precision
+from ..precision import PrecisionMixin
 from .mapping import MappingNetwork
 
 
-class StyleGANGenerator(nn.Module):
+class StyleGANGenerator(PrecisionMixin, nn.Module):
     """Mapping + synthesis, with the constructor arguments kept in ``init_kwargs`` for saving."""
 
     synthesis_network: ClassVar[type[nn.Module]]
@@ -33,13 +33,6 @@ class StyleGANGenerator(nn.Module):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
         self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
                                 img_channels=img_channels, mapping_kwargs=mapping_kwargs, **synthesis_kwargs)
-
-    def set_precision(self, dtype: torch.dtype | None) -> None:
-        set_precision(self, dtype)
-
-    @property
-    def precision(self) -> torch.dtype:
-        return precision_of(self)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
                 truncation_cutoff: int | None = None, update_emas: bool = False, noise_mode: str = "const",

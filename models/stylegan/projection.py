@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -59,8 +60,6 @@ def w_statistics(generator: torch.nn.Module, samples: int, seed: int = 0,
                  c: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
     """Mean W ``[1, 1, w_dim]`` and NVlabs' scalar spread ``sqrt(sum |w - w_avg|^2 / samples)`` from
     ``samples`` z drawn with ``seed`` (as the projector does: ``RandomState(123)`` by default there)."""
-    import numpy as np
-
     device = next(generator.parameters()).device
     z = torch.from_numpy(np.random.RandomState(seed).randn(samples, generator.z_dim)).float().to(device)
     if generator.c_dim and c is None:
@@ -126,8 +125,8 @@ def project(generator: torch.nn.Module, target: torch.Tensor, distance: Distance
     rng = torch.Generator(device=device).manual_seed(config.seed)
 
     num_ws = G.num_ws
-    start = w_avg.repeat(1, num_ws, 1) if config.w_plus else w_avg.clone()
-    w_opt = start.detach().clone().requires_grad_(True)
+    # W: one vector [1, 1, w_dim] shared by all layers; W+: one per layer. Either expands to W+.
+    w_opt = (w_avg.repeat(1, num_ws, 1) if config.w_plus else w_avg).detach().clone().requires_grad_(True)
     noise_maps = [buf for name, buf in G.synthesis.named_buffers() if "noise_const" in name]
     for buf in noise_maps:
         buf.copy_(torch.randn(buf.shape, device=device, generator=rng))
@@ -141,9 +140,7 @@ def project(generator: torch.nn.Module, target: torch.Tensor, distance: Distance
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(t, config)
         w_noise = torch.randn(w_opt.shape, device=device, generator=rng) * noise_scale
-        ws = w_opt + w_noise
-        ws = ws if config.w_plus else ws.repeat(1, num_ws, 1)
-        synth = G.synthesis(ws, noise_mode="const")
+        synth = G.synthesis((w_opt + w_noise).expand(-1, num_ws, -1), noise_mode="const")
         dist = distance(synth, target).sum()
         loss = dist + noise_regularization(noise_maps) * config.regularize_noise_weight
         optimizer.zero_grad(set_to_none=True)
@@ -157,7 +154,5 @@ def project(generator: torch.nn.Module, target: torch.Tensor, distance: Distance
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"projection diverged at step {step + 1}; lower the learning rate")
         if on_step is not None:
-            current = w_opt.detach() if config.w_plus else w_opt.detach().repeat(1, num_ws, 1)
-            on_step(step + 1, config.steps, losses[-1], current)
-    final = w_opt.detach() if config.w_plus else w_opt.detach().repeat(1, num_ws, 1)
-    return ProjectionResult(final.float(), losses)
+            on_step(step + 1, config.steps, losses[-1], w_opt.detach().expand(-1, num_ws, -1).clone())
+    return ProjectionResult(w_opt.detach().expand(-1, num_ws, -1).clone(), losses)
