@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,33 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], 
     except Exception as error:  # safetensors raises its own exception types
         raise CheckpointError(f"{Path(path).name} is not a readable safetensors file: {error}") from None
     return tensors, metadata
+
+
+def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors: dict[str, torch.Tensor],
+                  name: str, what: str) -> torch.nn.Module:
+    """Build ``factory(**kwargs)`` without allocating, check that ``tensors`` are exactly its
+    state_dict (names and shapes), load them as float32, and return it in eval mode without
+    gradients. ``what`` names the network in messages ("a stylegan2 generator")."""
+    try:
+        with torch.device("meta"):
+            network = factory(**kwargs)
+    except TypeError as error:
+        raise CheckpointError(f"{name}: the stored constructor arguments do not fit ({error})") from None
+    network = network.to_empty(device="cpu")
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tuple(tensors[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or wrong:
+        details = []
+        if missing:
+            details.append(f"missing {len(missing)} (e.g. {missing[0]})")
+        if unexpected:
+            details.append(f"unexpected {len(unexpected)} (e.g. {unexpected[0]})")
+        if wrong:
+            details.append(f"{len(wrong)} of another shape (e.g. {wrong[0]}: {tuple(tensors[wrong[0]].shape)} "
+                           f"vs {tuple(expected[wrong[0]].shape)})")
+        raise CheckpointError(f"{name}: the weights do not match {what} built from its arguments: "
+                              f"{'; '.join(details)}")
+    network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in tensors.items()})
+    return network.eval().requires_grad_(False)

@@ -14,6 +14,7 @@ from ..checkpoint import (
     ARCH_KEY,
     KWARGS_KEY,
     CheckpointError,
+    build_network,
     read_pickle,
     read_safetensors,
     read_torch_file,
@@ -74,29 +75,7 @@ def _plain(value: Any) -> Any:
 def _build(architecture: str, kwargs: dict, tensors: dict[str, torch.Tensor], name: str) -> torch.nn.Module:
     if architecture not in ARCHITECTURES:
         raise CheckpointError(f"{name}: architecture {architecture!r} is not supported by this version of GANForge")
-    try:
-        with torch.device("meta"):
-            network = ARCHITECTURES[architecture](**kwargs)
-    except TypeError as error:
-        raise CheckpointError(f"{name}: the stored constructor arguments do not fit ({error})") from None
-    network = network.to_empty(device="cpu")
-    expected = network.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = [k for k in expected if k in tensors and tuple(tensors[k].shape) != tuple(expected[k].shape)]
-    if missing or unexpected or wrong:
-        details = []
-        if missing:
-            details.append(f"missing {len(missing)} (e.g. {missing[0]})")
-        if unexpected:
-            details.append(f"unexpected {len(unexpected)} (e.g. {unexpected[0]})")
-        if wrong:
-            details.append(f"{len(wrong)} of another shape (e.g. {wrong[0]}: {tuple(tensors[wrong[0]].shape)} "
-                           f"vs {tuple(expected[wrong[0]].shape)})")
-        raise CheckpointError(f"{name}: the weights do not match a {architecture} generator built from its "
-                              f"stored arguments: {'; '.join(details)}")
-    network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in tensors.items()})
-    return network.eval().requires_grad_(False)
+    return build_network(ARCHITECTURES[architecture], kwargs, tensors, name, f"a {architecture} generator")
 
 
 def _from_nvlabs(data: Any, name: str) -> tuple[str, dict, dict[str, torch.Tensor]]:
