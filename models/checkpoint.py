@@ -100,8 +100,8 @@ def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors
     try:
         with torch.device("meta"):
             network = factory(**kwargs)
-    except TypeError as error:
-        raise CheckpointError(f"{name}: the stored constructor arguments do not fit ({error})") from None
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{name}: the constructor arguments do not fit ({error})") from None
     network = network.to_empty(device="cpu")
     expected = network.state_dict()
     missing = sorted(set(expected) - set(tensors))

@@ -91,3 +91,65 @@ register(ZooMember(
     "digits-sg2-cond fine-tuned on bold (thick-stroked) digits: the child for layer blending.",
     lambda out, progress: _train_digits(out, progress, "digits-sg2-bold", "digits-bold", 7,
                                         REGISTRY["digits-sg2-cond"].path)))
+
+
+# ---------------------------------------------------------------------------------------------
+# super-resolution: two ESRGAN-architecture upscalers and a small SR3, trained on scikit-learn's
+# sample photos and crisp-stroked digits (models/training/superres.py); the cascade example
+# chains them after the digits StyleGAN.
+
+SR_RECIPES = {
+    "photos-digits-rrdb-x4": dict(architecture="rrdbnet", kwargs=dict(num_feat=32, num_block=2, num_grow_ch=32),
+                                  steps=1500, batch=16, hr_patch=48, lr=2e-4, seed=41),
+    "photos-digits-rrdb-x2": dict(architecture="rrdbnet", kwargs=dict(num_feat=32, num_block=2, num_grow_ch=32,
+                                                                      unshuffle=2),
+                                  steps=1500, batch=16, hr_patch=48, lr=2e-4, seed=42),
+    "photos-digits-sr3-x4": dict(architecture="sr3", kwargs=dict(in_channel=6, out_channel=3, inner_channel=32,
+                                                                 norm_groups=8, channel_mults=[1, 2, 2, 4],
+                                                                 attn_levels=[], res_blocks=1),
+                                 steps=3000, batch=16, hr_patch=32, lr=2e-4, seed=43, factor=4),
+}
+SR3_EVAL_STEPS = 50
+
+
+def _train_superres(out: Path, progress: Progress | None, name: str) -> dict:
+    from .superres import save_superres
+    from .superres.loader import create_superres
+    from .training import superres as sr
+
+    recipe = dict(SR_RECIPES[name])
+    architecture, kwargs = recipe.pop("architecture"), recipe.pop("kwargs")
+    factor = recipe.pop("factor", 0)
+    torch.manual_seed(recipe["seed"])
+    network = create_superres(architecture, kwargs, factor=factor)
+
+    def on_step(step: int, steps: int, loss: float) -> None:
+        if progress is not None:
+            progress(step, steps, {"step": step, "loss": loss})
+
+    train = sr.train_sr3 if architecture == "sr3" else sr.train_upscaler
+    facts = train(network, on_step=on_step, **recipe)
+    save_superres(network, out)
+    scale = round(network.info.scale)
+    if architecture == "sr3":
+        run = sr.sr3_upscale_fn(network, SR3_EVAL_STEPS)
+    else:
+        def run(x: torch.Tensor) -> torch.Tensor:
+            return network(x)
+    _, photos = sr.sample_photos()
+    _, digits = sr.crisp_digits(64)
+    facts["measured"] = {"held_out_photos": sr.measure_gain(run, photos, scale).as_dict(),
+                         "held_out_digits_64px": sr.measure_gain(run, list(digits[:100]), scale).as_dict()}
+    if architecture == "sr3":
+        facts["measured"]["sampler"] = f"DDIM, {SR3_EVAL_STEPS} steps, seed 0"
+    facts.update(architecture=architecture, kwargs=kwargs, torch=torch.__version__)
+    return facts
+
+
+for _name, _recipe in SR_RECIPES.items():
+    register(ZooMember(
+        _name, "sr3" if _recipe["architecture"] == "sr3" else "upscale_models",
+        f"{'SR3 diffusion' if _recipe['architecture'] == 'sr3' else 'RRDBNet (ESRGAN)'} x"
+        f"{_recipe.get('factor') or (4 if 'x4' in _name else 2)}, trained on scikit-learn's sample photos and "
+        "crisp digits.",
+        lambda out, progress, _name=_name: _train_superres(out, progress, _name)))

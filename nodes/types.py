@@ -17,3 +17,9 @@ Z = io.Custom("GANFORGE_Z")
 W = io.Custom("GANFORGE_W")
 # A class label [c_dim] (one-hot or a weighted mix) for conditional models.
 ClassLabel = io.Custom("GANFORGE_CLASS")
+
+# An image-to-image enlarger (an UpscalerModel): an ESRGAN-family network, ComfyUI's UPSCALE_MODEL
+# wrapped, or an SR3 model with its sampler settings; the Upscale and Cascade nodes take any of them.
+Upscaler = io.Custom("GANFORGE_UPSCALER")
+# A loaded SR3 diffusion super-resolution model (an SR3Model).
+SR3 = io.Custom("GANFORGE_SR3")

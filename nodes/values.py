@@ -48,3 +48,34 @@ class WLatents:
     @property
     def num_ws(self) -> int:
         return self.ws.shape[1]
+
+
+@dataclass
+class SR3Settings:
+    """How an SR3 model samples when it serves as an upscaler."""
+
+    sampler: str = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class UpscalerModel:
+    """A super-resolution network (``network.info`` describes it) with its file name, ComfyUI's
+    model patcher, and for SR3 the sampler settings."""
+
+    network: torch.nn.Module
+    name: str
+    patcher: object | None = None
+    sr3: SR3Settings | None = None
+
+    @property
+    def scale(self) -> float:
+        return self.network.info.scale
+
+    def describe(self) -> str:
+        text = self.network.info.describe(self.name)
+        if self.sr3 is not None:
+            text += f", {self.sr3.sampler} {self.sr3.steps if self.sr3.sampler == 'ddim' else 'all'} steps"
+        return text

@@ -13,7 +13,9 @@ OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid", "GANForgeLoadStyleGAN", "G
              "GANForgeSampleZ", "GANForgeStyleGANClass", "GANForgeMapping", "GANForgeSynthesis",
              "GANForgeStyleMixing", "GANForgeLatentWalk", "GANForgeZWalk", "GANForgeBlendStyleGAN",
              "GANForgeTrainStyleGAN", "GANForgeSaveLatent", "GANForgeLoadLatent", "GANForgeSaveVideo",
-             "GANForgeSaveImage", "GANForgeProjectImage"}
+             "GANForgeSaveImage", "GANForgeProjectImage", "GANForgeLoadUpscaler", "GANForgeUpscaleImage",
+             "GANForgeBlendUpscalers", "GANForgeUpscalerFromComfy", "GANForgeLoadSR3", "GANForgeSR3Upscale",
+             "GANForgeSR3AsUpscaler", "GANForgeCascadeUpscale"}
 
 
 def test_pack_imports_cleanly(comfy):

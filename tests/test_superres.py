@@ -18,7 +18,7 @@ from ganforge.models.superres.esrgan import RRDBNet, SRVGGNetCompact
 from ganforge.models.superres.loader import create_superres, read_sr3_json
 from ganforge.models.superres.sr3 import NoiseSchedule, ddim_timesteps, make_betas, sample_ddim, sample_ddpm
 from ganforge.models.superres.tiling import tile_starts
-from ganforge.models.superres.upscale import estimate_cost, upscale
+from ganforge.models.superres.upscale import choose_tile, estimate_cost, upscale
 
 DATA = Path(__file__).parent / "data"
 
@@ -238,6 +238,14 @@ def test_cost_estimate_grows_with_area():
     assert large.gflop == pytest.approx(4 * small.gflop) and large.peak_bytes == pytest.approx(4 * small.peak_bytes)
     # conv_first alone: 64*64 pixels * 16 outputs * 27 inputs multiply-adds
     assert small.gflop > 2 * 64 * 64 * 16 * 27 / 1e9
+
+
+def test_a_picture_too_big_for_memory_is_tiled_with_a_notice():
+    network = _trained_like("rrdbnet", dict(num_feat=16, num_block=1, num_grow_ch=8))
+    need = estimate_cost(network, 4000, 3000).peak_bytes
+    assert choose_tile(network, 4000, 3000, free_bytes=8 * need) == (0, None)
+    tile, notice = choose_tile(network, 4000, 3000, free_bytes=2 * need)
+    assert tile == 512 and "3000x4000" in notice and "GiB" in notice and "GFLOP" in notice
 
 
 def test_blending_interpolates_weights():

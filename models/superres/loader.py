@@ -251,8 +251,13 @@ def load_superres(path: str | os.PathLike, config: dict | str | os.PathLike | No
         tensors, info = detector.prepare(dict(tensors), name, dict(config or {}))
     betas = tensors.pop("schedule.betas", None)
     unet_kwargs = info.kwargs["unet"] if info.architecture == "sr3" else info.kwargs
-    network = build_network(FACTORIES[info.architecture], unet_kwargs, tensors, name,
-                            f"an {info.architecture} network")
+    try:
+        network = build_network(FACTORIES[info.architecture], unet_kwargs, tensors, name,
+                                f"an {info.architecture} network")
+    except CheckpointError as error:
+        if info.notes:  # a guessed setting is the likely cause
+            raise CheckpointError(f"{error}; {'; '.join(info.notes)}") from None
+        raise
     network.info = info
     if betas is not None:
         network.schedule = NoiseSchedule(betas.double().numpy())

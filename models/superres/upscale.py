@@ -11,9 +11,22 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .sr3 import sample_ddim, sample_ddpm
 from .tiling import MIN_TILE, TileCallback, TileOutOfMemory, count_tiles, is_out_of_memory, pad_to_multiple, tiled_apply
 
 Notice = Callable[[str], None]
+SR3_SAMPLERS = ("ddim", "ddpm")
+
+
+def downscale(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Bicubic with antialiasing (Pillow's filter), clamped to 0..1: the classic degradation."""
+    return F.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True).clamp(0, 1)
+
+
+def enlarge(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Bicubic enlargement with Pillow's kernel (a = -0.5), clamped: the baseline, and what SR3's
+    data preparation feeds its network as the condition."""
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", antialias=True).clamp(0, 1)
 
 
 @dataclass
@@ -57,6 +70,18 @@ def estimate_cost(network: torch.nn.Module, height: int, width: int) -> CostEsti
     element = next(network.parameters()).element_size()
     # The dense blocks keep their concatenated inputs alive: the largest conv's input + output, twice.
     return CostEstimate(2 * macs * ratio / 1e9, int(2 * max(sizes) * ratio * element))
+
+
+def choose_tile(network: torch.nn.Module, height: int, width: int, free_bytes: int, share: float = 0.25,
+                tile: int = 512) -> tuple[int, str | None]:
+    """0 (the whole picture) when an untiled pass needs at most ``share`` of ``free_bytes``;
+    otherwise ``tile``, with a notice giving the estimate."""
+    cost = estimate_cost(network, height, width)
+    if cost.peak_bytes <= share * free_bytes:
+        return 0, None
+    return tile, (f"the whole {width}x{height} picture would need about {cost.peak_bytes / 2**30:.1f} GiB at once "
+                  f"({free_bytes / 2**30:.1f} GiB free), so it is upscaled in {tile} px tiles: about "
+                  f"{cost.gflop:.0f} GFLOP of work per picture")
 
 
 def _run(network: torch.nn.Module, x: torch.Tensor, tile: int, overlap: int,
@@ -147,3 +172,47 @@ def _through(network, item: torch.Tensor, tile: int, overlap: int, tick: TileCal
     if item.shape[1] == 3 and want == 1:  # a gray model colours nothing: each channel alone
         return torch.cat([_run(network, item[:, c:c + 1], tile, overlap, tick) for c in range(3)], dim=1)
     raise ValueError(f"the network takes {want} channels; the picture has {item.shape[1]}")
+
+
+def super_resolve(network: torch.nn.Module, x: torch.Tensor, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
+                  generator: torch.Generator | None = None, on_step=None) -> UpscaleResult:
+    """SR3: NCHW pictures in 0..1 (1, 3 or 4 channels) -> ``network.info.scale`` times larger.
+
+    The bicubic enlargement is the condition; sides are padded to the UNet's multiple and cropped
+    back. ``sampler`` "ddpm" walks every timestep (the original), "ddim" takes ``steps``.
+    ``on_step(step, total, x0)`` sees the current estimate of the picture in [-1, 1].
+    """
+    info = network.info
+    if not info.scale:
+        raise ValueError("the SR3 model's enlargement factor is unknown; give it (its JSON config or a factor)")
+    if sampler not in SR3_SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r} ({', '.join(SR3_SAMPLERS)})")
+    device = next(network.parameters()).device
+    dtype = next(network.parameters()).dtype
+    x = x.to(device=device, dtype=torch.float32)
+    notices: list[str] = []
+    channels = x.shape[1]
+    rgb = x[:, :3] if channels == 4 else x
+    if rgb.shape[1] != info.out_channels:
+        if rgb.shape[1] == 1:
+            rgb = rgb.expand(-1, info.out_channels, -1, -1)
+        elif info.out_channels == 1:
+            rgb = rgb.mean(1, keepdim=True)
+            notices.append("the model is gray: the colour pictures were turned to gray")
+    condition = enlarge(rgb, info.scale)
+    height, width = condition.shape[-2:]
+    condition, _, _ = pad_to_multiple(condition, info.size_multiple)
+    condition = (condition * 2 - 1).to(dtype)
+    if sampler == "ddpm":
+        out = sample_ddpm(network, condition, network.schedule, generator, on_step)
+    else:
+        out = sample_ddim(network, condition, network.schedule, steps, eta, generator, on_step)
+    out = (out.float()[..., :height, :width] * 0.5 + 0.5).clamp_(0, 1)
+    if channels == 1 and out.shape[1] != 1:
+        out = out.mean(1, keepdim=True)
+    elif channels != 1 and out.shape[1] == 1:
+        out = out.expand(-1, 3, -1, -1)
+    if channels == 4:
+        out = torch.cat([out, enlarge(x[:, 3:], info.scale)[..., :height, :width]], dim=1)
+        notices.append("the alpha channel was enlarged bicubically")
+    return UpscaleResult(out, 0, notices)
