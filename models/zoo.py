@@ -99,16 +99,19 @@ register(ZooMember(
 # chains them after the digits StyleGAN.
 
 SR_RECIPES = {
+    # The x2 member has ESRGAN's own x2 layout (one upsampling stage): Real-ESRGAN's x2 packs the input
+    # with pixel-unshuffle, which cannot start as a smooth enlargement (see start_as_bilinear).
     "photos-digits-rrdb-x4": dict(architecture="rrdbnet", kwargs=dict(num_feat=32, num_block=2, num_grow_ch=32),
-                                  steps=1500, batch=16, hr_patch=48, lr=2e-4, seed=41),
+                                  steps=2500, batch=16, hr_patch=48, lr=1e-3, seed=41),
     "photos-digits-rrdb-x2": dict(architecture="rrdbnet", kwargs=dict(num_feat=32, num_block=2, num_grow_ch=32,
-                                                                      unshuffle=2),
-                                  steps=1500, batch=16, hr_patch=48, lr=2e-4, seed=42),
+                                                                      num_upsample=1),
+                                  steps=2500, batch=16, hr_patch=32, lr=1e-3, seed=42),
     "photos-digits-sr3-x4": dict(architecture="sr3", kwargs=dict(in_channel=6, out_channel=3, inner_channel=32,
                                                                  norm_groups=8, channel_mults=[1, 2, 2, 4],
                                                                  attn_levels=[], res_blocks=1),
-                                 steps=3000, batch=16, hr_patch=32, lr=2e-4, seed=43, factor=4),
+                                 steps=3000, batch=16, hr_patch=32, lr=3e-4, seed=43, factor=4),
 }
+EVAL_DIGITS = 40
 SR3_EVAL_STEPS = 50
 
 
@@ -139,7 +142,8 @@ def _train_superres(out: Path, progress: Progress | None, name: str) -> dict:
     _, photos = sr.sample_photos()
     _, digits = sr.crisp_digits(64)
     facts["measured"] = {"held_out_photos": sr.measure_gain(run, photos, scale).as_dict(),
-                         "held_out_digits_64px": sr.measure_gain(run, list(digits[:100]), scale).as_dict()}
+                         f"held_out_digits_64px_first_{EVAL_DIGITS}": sr.measure_gain(run, list(digits[:EVAL_DIGITS]),
+                                                                                  scale).as_dict()}
     if architecture == "sr3":
         facts["measured"]["sampler"] = f"DDIM, {SR3_EVAL_STEPS} steps, seed 0"
     facts.update(architecture=architecture, kwargs=kwargs, torch=torch.__version__)

@@ -3,6 +3,7 @@ with the reference implementation (stored vectors), samplers, tiling, channels, 
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ganforge.models.superres.cascade import plan_chain
 from ganforge.models.superres.esrgan import RRDBNet, SRVGGNetCompact
 from ganforge.models.superres.loader import create_superres, read_sr3_json
 from ganforge.models.superres.sr3 import NoiseSchedule, ddim_timesteps, make_betas, sample_ddim, sample_ddpm
-from ganforge.models.superres.tiling import tile_starts
+from ganforge.models.superres.tiling import tile_layout
 from ganforge.models.superres.upscale import choose_tile, estimate_cost, upscale
 
 DATA = Path(__file__).parent / "data"
@@ -193,9 +194,13 @@ def test_tiled_output_equals_untiled(case):
     assert len(ticks) == ticks[-1][1] == ticks[-1][0] > 1
 
 
-def test_tile_origins():
-    assert tile_starts(100, 40, 10) == [0, 30, 60]
-    assert tile_starts(40, 40, 10) == [0]
+def test_tile_layout_uses_the_fewest_equal_tiles():
+    assert tile_layout(100, 40, 10) == (40, [0, 30, 60])
+    assert tile_layout(40, 40, 10) == (40, [0])
+    assert tile_layout(640, 512, 32) == (336, [0, 304])  # two balanced tiles, not 512 + 512
+    size, starts = tile_layout(1000, 256, 32, multiple=4)
+    assert size % 4 == 0 and all(s % 4 == 0 for s in starts) and starts[-1] == 1000 - size
+    assert all(b - a <= size - 32 for a, b in itertools.pairwise(starts))
 
 
 def test_channels_alpha_gray_and_outscale():
@@ -302,3 +307,22 @@ def test_cascade_plan_reaches_the_factor_with_the_fewest_stages():
     assert plan_chain([4.0, 2.0], 3) == [0]  # overshoot by the least among one-stage plans
     with pytest.raises(ValueError, match="at most"):
         plan_chain([2.0], 1000, max_stages=4)
+
+
+@pytest.mark.parametrize("num_upsample", [1, 2])
+def test_training_starts_rrdbnet_as_bilinear_enlargement(num_upsample):
+    from ganforge.models.training.superres import start_as_bilinear
+
+    network = create_superres("rrdbnet", dict(num_feat=8, num_block=1, num_grow_ch=4, num_upsample=num_upsample))
+    start_as_bilinear(network)
+    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    expected = x
+    for _ in range(num_upsample):
+        expected = torch.nn.functional.interpolate(expected, scale_factor=2, mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        got = network(x)
+    border = 2 ** num_upsample  # the convolutions pad with zeros where bilinear repeats the edge
+    inner = (..., slice(border, -border), slice(border, -border))
+    assert torch.allclose(got[inner], expected[inner], atol=1e-6)
+    with pytest.raises(ValueError, match="pixel-unshuffle"):
+        start_as_bilinear(create_superres("rrdbnet", dict(num_feat=8, num_block=1, num_grow_ch=4, unshuffle=2)))

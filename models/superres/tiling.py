@@ -8,6 +8,8 @@ that does not fit in memory is halved and the picture restarted.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 
 import torch
@@ -21,13 +23,25 @@ class TileOutOfMemory(RuntimeError):
     """Even the smallest tile does not fit."""
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Tile origins along one side: every ``tile - overlap``, the last one flush with the end."""
+def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:
+    """Tile size and origins along one side: the fewest tiles of at most ``tile`` that overlap by
+    at least ``overlap``, made equal in size (so a picture slightly larger than a tile costs two
+    half tiles, not two full ones), origins on multiples of ``multiple``, the last one flush."""
     if length <= tile:
-        return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    return [*starts, length - tile]
+        return length, [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    size = min(tile, math.ceil(math.ceil((length + (count - 1) * overlap) / count) / multiple) * multiple)
+    while True:
+        starts = [min(length - size, (i * (length - size) // (count - 1)) // multiple * multiple)
+                  for i in range(count)]
+        if all(b - a <= size - overlap for a, b in itertools.pairwise(starts)):
+            return size, starts
+        size += multiple  # rounding to the multiple left a gap narrower than the overlap: widen
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins along one side (see :func:`tile_layout`)."""
+    return tile_layout(length, tile, overlap)[1]
 
 
 def _ramp(size: int, overlap: int, feather_start: bool, feather_end: bool, device) -> torch.Tensor:
@@ -45,16 +59,17 @@ def _ramp(size: int, overlap: int, feather_start: bool, feather_end: bool, devic
     return weight
 
 
-def count_tiles(height: int, width: int, tile: int, overlap: int) -> int:
+def count_tiles(height: int, width: int, tile: int, overlap: int, multiple: int = 1) -> int:
     if tile <= 0:
         return 1
-    return len(tile_starts(height, tile, overlap)) * len(tile_starts(width, tile, overlap))
+    return len(tile_layout(height, tile, overlap, multiple)[1]) * len(tile_layout(width, tile, overlap, multiple)[1])
 
 
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, scale: int, tile: int, overlap: int,
-                on_tile: TileCallback | None = None) -> torch.Tensor:
-    """``fn`` (NCHW -> NCHW, ``scale`` times larger) over ``x`` in ``tile``-sized squares that
-    overlap by ``overlap`` input pixels; ``tile`` <= 0 runs the whole picture at once."""
+                on_tile: TileCallback | None = None, multiple: int = 1) -> torch.Tensor:
+    """``fn`` (NCHW -> NCHW, ``scale`` times larger) over ``x`` in tiles of at most ``tile``
+    pixels a side that overlap by at least ``overlap`` input pixels; ``tile`` <= 0 runs the whole
+    picture at once. Tile sides and origins are multiples of ``multiple`` (x must be padded to it)."""
     if tile <= 0 or (x.shape[-2] <= tile and x.shape[-1] <= tile):
         out = fn(x)
         if on_tile is not None:
@@ -63,8 +78,8 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, sca
     if overlap * 2 > tile:
         raise ValueError(f"the overlap ({overlap}) must be at most half the tile ({tile})")
     height, width = x.shape[-2:]
-    tile_h, tile_w = min(tile, height), min(tile, width)
-    rows, cols = tile_starts(height, tile_h, overlap), tile_starts(width, tile_w, overlap)
+    tile_h, rows = tile_layout(height, tile, overlap, multiple)
+    tile_w, cols = tile_layout(width, tile, overlap, multiple)
     out = weight = None
     for top in rows:
         for left in cols:

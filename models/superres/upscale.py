@@ -93,7 +93,8 @@ def _run(network: torch.nn.Module, x: torch.Tensor, tile: int, overlap: int,
     padded, _, _ = pad_to_multiple(x, info.size_multiple)
     if tile > 0:
         tile = max(info.size_multiple, tile // info.size_multiple * info.size_multiple)
-    y = tiled_apply(lambda part: network(part.to(dtype)).float(), padded, scale, tile, overlap, on_tile)
+    y = tiled_apply(lambda part: network(part.to(dtype)).float(), padded, scale, tile, overlap, on_tile,
+                    info.size_multiple)
     return y[..., :height * scale, :width * scale]
 
 
@@ -130,7 +131,8 @@ def upscale(network: torch.nn.Module, x: torch.Tensor, tile: int = 0, overlap: i
 
     while True:
         padded_h, padded_w = height + (-height) % info.size_multiple, width + (-width) % info.size_multiple
-        total = x.shape[0] * per_picture * count_tiles(padded_h, padded_w, tile, overlap)
+        multiple_tile = tile // info.size_multiple * info.size_multiple if tile > 0 else 0
+        total = x.shape[0] * per_picture * count_tiles(padded_h, padded_w, multiple_tile, overlap, info.size_multiple)
         done = 0
         try:
             outputs = []

@@ -80,10 +80,41 @@ def _cosine_lr(optimizer: torch.optim.Optimizer, base: float, step: int, steps: 
         group["lr"] = base * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
+def start_as_bilinear(network: torch.nn.Module) -> None:
+    """Set an RRDBNet (without pixel-unshuffle) so that it starts as bilinear enlargement: three
+    feature channels carry the colours, the trunk's residual starts at zero, and each nearest x2
+    step is followed by the [1/4, 1/2, 1/4] kernel, which makes it exactly bilinear x2. RRDBNet
+    has no skip from input to output; from PyTorch's initialisation a short training run does not
+    even reach bicubic quality."""
+    if network.unshuffle != 1:
+        raise ValueError("only RRDBNets without pixel-unshuffle start as bilinear enlargement")
+    taps = torch.tensor([0.25, 0.5, 0.25])
+    with torch.no_grad():
+        network.conv_body.weight.zero_()
+        network.conv_body.bias.zero_()
+        convs = [getattr(network, f"conv_up{i}") for i in range(1, network.num_upsample + 1)]
+        for conv, kernel in [(network.conv_first, None), *[(c, taps[:, None] * taps[None, :]) for c in convs],
+                             (network.conv_hr, None), (network.conv_last, None)]:
+            if conv is network.conv_first:
+                conv.weight[:3].zero_()
+                conv.bias[:3].zero_()
+            else:
+                conv.weight.zero_()
+                conv.bias.zero_()
+            for colour in range(3):
+                if kernel is None:
+                    conv.weight[colour, colour, 1, 1] = 1.0
+                else:
+                    conv.weight[colour, colour] = kernel
+
+
 def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: int = 64, lr: float = 2e-4,
                    seed: int = 0, on_step: StepReport | None = None) -> dict:
-    """Train an ESRGAN-family network with the L1 loss (the PSNR-oriented stage of ESRGAN)."""
+    """Train an ESRGAN-family network with the L1 loss (the PSNR-oriented stage of ESRGAN); an
+    RRDBNet starts as bilinear enlargement (:func:`start_as_bilinear`)."""
     torch.manual_seed(seed)
+    if network.info.architecture == "rrdbnet":
+        start_as_bilinear(network)
     scale = round(network.info.scale)
     sampler = PatchSampler(hr_patch, seed=seed)
     network.train().requires_grad_(True)
@@ -100,6 +131,7 @@ def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_pat
             on_step(step, steps, loss.item())
     network.eval().requires_grad_(False)
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1",
+            "init": "bilinear" if network.info.architecture == "rrdbnet" else "pytorch",
             "seconds": round(time.perf_counter() - start, 1)}
 
 
