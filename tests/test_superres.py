@@ -326,3 +326,11 @@ def test_training_starts_rrdbnet_as_bilinear_enlargement(num_upsample):
     assert torch.allclose(got[inner], expected[inner], atol=1e-6)
     with pytest.raises(ValueError, match="pixel-unshuffle"):
         start_as_bilinear(create_superres("rrdbnet", dict(num_feat=8, num_block=1, num_grow_ch=4, unshuffle=2)))
+
+
+def test_bfloat16_networks_stay_close_to_float32():
+    network = _trained_like("rrdbnet", dict(num_feat=16, num_block=1, num_grow_ch=8))
+    x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(2))
+    full = upscale(network, x).image
+    half = upscale(network.to(torch.bfloat16), x, tile=16, overlap=4).image
+    assert half.dtype == torch.float32 and (half - full).abs().max().item() < 0.03
