@@ -55,8 +55,13 @@ def _wrap(node: str, network: torch.nn.Module, name: str, precision: str, defaul
         raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
                              "choose auto, fp32 or bf16.")
     network = network.to(dtype)
-    patcher = comfy.model_patcher.ModelPatcher(network, load_device=device, offload_device=mm.unet_offload_device())
-    return UpscalerModel(network, name, patcher)
+    return UpscalerModel(network, name, _patcher(network))
+
+
+def _patcher(network: torch.nn.Module) -> comfy.model_patcher.ModelPatcher:
+    """ComfyUI's handle for moving the network to the compute device and back."""
+    return comfy.model_patcher.ModelPatcher(network, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
 
 
 def _on_device(model: UpscalerModel) -> torch.device:
@@ -214,8 +219,7 @@ class UpscalerFromComfy(io.ComfyNode):
     @classmethod
     def execute(cls, upscale_model) -> io.NodeOutput:
         network = _SpandrelNetwork(upscale_model)
-        patcher = comfy.model_patcher.ModelPatcher(network, load_device=mm.get_torch_device(),
-                                                   offload_device=mm.unet_offload_device())
+        patcher = _patcher(network)
         return io.NodeOutput(UpscalerModel(network, f"{upscale_model.architecture.name} (UPSCALE_MODEL)", patcher))
 
 
@@ -263,8 +267,7 @@ class BlendUpscalers(io.ComfyNode):
         except ValueError as error:
             raise NodeInputError(node, f"{error}.", "blend two files of the same model family and size "
                                  "(like realesr-general-x4v3 with its -wdn twin).") from None
-        patcher = comfy.model_patcher.ModelPatcher(network, load_device=mm.get_torch_device(),
-                                                   offload_device=mm.unet_offload_device())
+        patcher = _patcher(network)
         return io.NodeOutput(UpscalerModel(network, f"{strength:g}*{a.name} + {1 - strength:g}*{b.name}", patcher))
 
 
