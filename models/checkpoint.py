@@ -8,6 +8,7 @@ import os
 import pickle
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,33 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], 
     except Exception as error:  # safetensors raises its own exception types
         raise CheckpointError(f"{Path(path).name} is not a readable safetensors file: {error}") from None
     return tensors, metadata
+
+
+@dataclass
+class CheckpointFile:
+    """What a model file holds, read safely: ``content`` is the tensor dict for safetensors and
+    the unpickled (inert) object for the two pickle formats."""
+
+    kind: str  # 'safetensors', 'torch-zip' or 'pickle' (see sniff_format)
+    content: Any
+    metadata: dict[str, str]
+
+
+def read_checkpoint(path: str | os.PathLike, expected: str) -> CheckpointFile:
+    """Read any model file format GANForge accepts, never executing code from it. ``expected``
+    completes the message for other files ("expected <expected>")."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    kind = sniff_format(path)
+    if kind == "safetensors":
+        tensors, metadata = read_safetensors(path)
+        return CheckpointFile(kind, tensors, metadata)
+    if kind == "torch-zip":
+        return CheckpointFile(kind, read_torch_file(path), {})
+    if kind == "pickle":
+        return CheckpointFile(kind, read_pickle(path), {})
+    raise CheckpointError(f"{path.name} is not a model file GANForge can read (expected {expected})")
 
 
 def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors: dict[str, torch.Tensor],

@@ -38,7 +38,7 @@ from ..models.stylegan.stylegan3 import make_input_transform
 from ..seeds import MAX_SEED, parse_seed_list
 from .errors import NodeInputError, check_finite
 from .folders import free_path, output_file, register_model_folder, workflow_metadata
-from .types import CATEGORY, ClassLabel, StyleGAN, W, Z
+from .types import CATEGORY, PRECISIONS, ClassLabel, StyleGAN, W, Z, precision_input
 from .values import StyleGANModel, WLatents, ZLatents
 
 log = logging.getLogger("ganforge")
@@ -46,7 +46,6 @@ FOLDER = "stylegan"
 EXTENSIONS = {".pkl", ".pt", ".pth", ".safetensors"}
 SUBCATEGORY = f"{CATEGORY}/StyleGAN"
 NOISE_MODES = ("const", "random", "none")
-PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 CHUNK = 4  # images per synthesis call: a progress step, a preview, an interrupt check
 
 
@@ -114,11 +113,10 @@ class LoadStyleGAN(io.ComfyNode):
             inputs=[
                 io.Combo.Input("model_name", options=folder_paths.get_filename_list(FOLDER),
                                tooltip="A file in models/stylegan (or a stylegan folder from extra_model_paths)."),
-                io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
-                               tooltip="auto: the fp16 layers the checkpoint marks run in fp16 on CUDA "
-                                       "(as NVlabs does); fp32: everything in fp32; fp16 / bf16: the whole "
-                                       "synthesis network in that type (fast on GPUs; slow on most CPUs). The "
-                                       "mapping network always runs in fp32."),
+                precision_input("auto: the fp16 layers the checkpoint marks run in fp16 on CUDA "
+                                "(as NVlabs does); fp32: everything in fp32; fp16 / bf16: the whole "
+                                "synthesis network in that type (fast on GPUs; slow on most CPUs). The "
+                                "mapping network always runs in fp32."),
             ],
             outputs=[
                 StyleGAN.Output("model", tooltip="The generator, for Mapping, Synthesis and the other nodes."),

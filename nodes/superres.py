@@ -22,14 +22,13 @@ from ..models.superres.upscale import SR3_SAMPLERS, UpscaleResult, choose_tile, 
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
 from .folders import register_model_folder
-from .types import CATEGORY, SR3, Upscaler
+from .types import CATEGORY, PRECISIONS, SR3, Upscaler, precision_input
 from .values import SR3Settings, UpscalerModel
 
 log = logging.getLogger("ganforge")
 SUBCATEGORY = f"{CATEGORY}/Super-resolution"
 ESRGAN_FOLDER = "upscale_models"  # ComfyUI's own folder for ESRGAN-family files
 SR3_FOLDER = "sr3"
-PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 FROM_FILE = "from the file"
 # An untiled pass may use at most this share of the free memory before the picture is tiled.
 MEMORY_SHARE = 0.25
@@ -178,8 +177,7 @@ class LoadUpscaler(io.ComfyNode):
             inputs=[
                 io.Combo.Input("model_name", options=folder_paths.get_filename_list(ESRGAN_FOLDER),
                                tooltip="A .pth / .safetensors in models/upscale_models."),
-                io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
-                               tooltip="auto: fp16 on CUDA (as Real-ESRGAN does), fp32 elsewhere."),
+                precision_input("auto: fp16 on CUDA (as Real-ESRGAN does), fp32 elsewhere."),
             ],
             outputs=[
                 Upscaler.Output("upscaler", tooltip="For GANForge Upscale Image and GANForge Cascade Upscale."),
@@ -330,8 +328,7 @@ class LoadSR3(io.ComfyNode):
                                "GANForge files carry all of that."),
                 io.Float.Input("factor", default=0.0, min=0.0, max=64.0, step=1.0,
                                tooltip="Enlargement it was trained for; 0 = from the file or the config."),
-                io.Combo.Input("precision", options=list(PRECISIONS), default="auto",
-                               tooltip="auto: fp32; fp16 / bf16 are faster on GPUs."),
+                precision_input("auto: fp32; fp16 / bf16 are faster on GPUs."),
             ],
             outputs=[
                 SR3.Output("sr3", tooltip="For GANForge SR3 Upscale and GANForge SR3 as Upscaler."),

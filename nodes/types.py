@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import torch
 from comfy_api.latest import io
 
 CATEGORY = "GANForge"
+
+# The weight types a loader offers; "auto" lets each family pick (see each loader's tooltip).
+PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def precision_input(tooltip: str) -> io.Combo.Input:
+    """The ``precision`` combo of a loader node, with what "auto" means for that family."""
+    return io.Combo.Input("precision", options=list(PRECISIONS), default="auto", tooltip=tooltip)
 
 # A list of integer seeds, in order (parsed from "1,5,10-20").
 Seeds = io.Custom("GANFORGE_SEEDS")

@@ -111,7 +111,7 @@ def test_truncated_and_foreign_files_get_clear_errors(tmp_path):
         load_stylegan(truncated)
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(CheckpointError, match=r"notes\.txt is not a StyleGAN checkpoint"):
+    with pytest.raises(CheckpointError, match=r"notes\.txt is not a model file GANForge can read \(expected an NVlabs"):
         load_stylegan(text)
     other = tmp_path / "other.pkl"
     with open(other, "wb") as handle:

@@ -15,11 +15,8 @@ from ..checkpoint import (
     KWARGS_KEY,
     CheckpointError,
     build_network,
-    read_pickle,
-    read_safetensors,
-    read_torch_file,
+    read_checkpoint,
     save_safetensors,
-    sniff_format,
 )
 from ..dcgan import Generator as DCGANGenerator
 from ..safe_pickle import InertObject, PersistentRecord
@@ -103,24 +100,21 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
     behaviour (float16 only in the layers the checkpoint marks, on CUDA); float16 or bfloat16
     runs the whole synthesis network in that dtype on any device (``G.set_precision``).
     """
-    path = Path(path)
-    name = path.name
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist")
+    name = Path(path).name
     if dtype not in (None, torch.float32, torch.float16, torch.bfloat16):
         raise CheckpointError(f"{name}: dtype {dtype} is not supported; use float32, float16 or bfloat16")
-    kind = sniff_format(path)
+    file = read_checkpoint(path, "an NVlabs .pkl, a rosinality .pt or a GANForge .safetensors")
     estimate_w_avg = False
-    if kind == "safetensors":
-        tensors, metadata = read_safetensors(path)
+    if file.kind == "safetensors":
+        tensors, metadata = file.content, file.metadata
         if ARCH_KEY not in metadata:
             raise CheckpointError(f"{name} is a safetensors file without GANForge metadata "
                                   f"({ARCH_KEY}); convert the original with `python -m ganforge convert`")
         architecture, kwargs = metadata[ARCH_KEY], json.loads(metadata[KWARGS_KEY])
-    elif kind == "pickle":
-        architecture, kwargs, tensors = _from_nvlabs(read_pickle(path), name)
-    elif kind == "torch-zip":
-        data = read_torch_file(path)
+    elif file.kind == "pickle":
+        architecture, kwargs, tensors = _from_nvlabs(file.content, name)
+    else:
+        data = file.content
         if not is_rosinality_checkpoint(data):
             found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
             raise CheckpointError(f"{name} is a torch.save file but not a known StyleGAN checkpoint (expected "
@@ -130,9 +124,6 @@ def load_stylegan(path: str | os.PathLike, device: torch.device | str | None = N
         estimate_w_avg = "mapping.w_avg" not in tensors  # a training checkpoint without latent_avg
         if estimate_w_avg:
             tensors["mapping.w_avg"] = torch.zeros(kwargs["w_dim"])
-    else:
-        raise CheckpointError(f"{name} is not a StyleGAN checkpoint GANForge knows (expected an NVlabs .pkl, "
-                              "a rosinality .pt or a GANForge .safetensors)")
     network = _build(architecture, kwargs, tensors, name)
     if estimate_w_avg:
         network.mapping.w_avg.copy_(estimate_w_avg_of(network))

@@ -25,11 +25,8 @@ from ..checkpoint import (
     KWARGS_KEY,
     CheckpointError,
     build_network,
-    read_pickle,
-    read_safetensors,
-    read_torch_file,
+    read_checkpoint,
     save_safetensors,
-    sniff_format,
 )
 from .esrgan import RRDBNet, SRVGGNetCompact, compact_kwargs, esrgan_to_basicsr, is_old_esrgan, rrdbnet_kwargs
 from .sr3 import NoiseSchedule, SR3UNet, make_betas
@@ -204,18 +201,6 @@ def read_sr3_json(path: str | os.PathLike) -> dict:
     return config
 
 
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    kind = sniff_format(path)
-    if kind == "safetensors":
-        return read_safetensors(path)
-    if kind == "torch-zip":
-        return _unwrap(read_torch_file(path), path.name), {}
-    if kind == "pickle":
-        return _unwrap(read_pickle(path), path.name), {}
-    raise CheckpointError(f"{path.name} is not a model file GANForge can read (expected .pth / .pt / "
-                          ".safetensors with weights)")
-
-
 def load_superres(path: str | os.PathLike, config: dict | str | os.PathLike | None = None,
                   device: torch.device | str | None = None) -> torch.nn.Module:
     """Load an ESRGAN-family or SR3 network. Nothing in the file is executed.
@@ -224,13 +209,12 @@ def load_superres(path: str | os.PathLike, config: dict | str | os.PathLike | No
     ``factor``). The network comes back in eval mode without gradients, with ``.info`` (an
     :class:`SRInfo`) and, for SR3, ``.schedule`` (a :class:`NoiseSchedule`).
     """
-    path = Path(path)
-    name = path.name
-    if not path.is_file():
-        raise CheckpointError(f"{path} does not exist")
+    name = Path(path).name
     if config is not None and not isinstance(config, dict):
         config = read_sr3_json(config)
-    tensors, metadata = _read(path)
+    file = read_checkpoint(path, "a .pth / .pt / .safetensors with weights")
+    tensors = file.content if file.kind == "safetensors" else _unwrap(file.content, name)
+    metadata = file.metadata
     if ARCH_KEY in metadata:
         architecture = metadata[ARCH_KEY]
         if architecture not in FACTORIES:

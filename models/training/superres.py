@@ -48,28 +48,35 @@ def crisp_digits(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 class PatchSampler:
     """Random HR training patches: photo crops and crisp digits (``digit_share`` of each batch),
-    randomly flipped and rotated by multiples of 90 degrees."""
+    randomly flipped and rotated by multiples of 90 degrees. Digits are rendered at
+    ``digit_resolution`` (default: the patch size, a whole digit per patch) and cropped to the
+    patch size, which sets the stroke width the network learns: a cascade stage that enlarges a
+    32-pixel digit x4 needs digits rendered at 128."""
 
-    def __init__(self, size: int, digit_share: float = 0.25, seed: int = 0) -> None:
+    def __init__(self, size: int, digit_share: float = 0.25, seed: int = 0, digit_resolution: int = 0) -> None:
         self.size = size
         self.photos, _ = sample_photos()
-        self.digits, _ = crisp_digits(size)
+        self.digits, _ = crisp_digits(max(digit_resolution, size))
         self.digit_share = digit_share
         self.generator = torch.Generator().manual_seed(seed)
 
     def _randint(self, high: int) -> int:
         return int(torch.randint(high, (1,), generator=self.generator))
 
+    def _crop(self, picture: torch.Tensor) -> torch.Tensor:
+        if picture.shape[1:] == (self.size, self.size):
+            return picture
+        top = self._randint(picture.shape[1] - self.size + 1)
+        left = self._randint(picture.shape[2] - self.size + 1)
+        return picture[:, top:top + self.size, left:left + self.size]
+
     def batch(self, count: int) -> torch.Tensor:
         patches = []
         for _ in range(count):
             if torch.rand(1, generator=self.generator).item() < self.digit_share:
-                patch = self.digits[self._randint(len(self.digits))]
+                patch = self._crop(self.digits[self._randint(len(self.digits))])
             else:
-                photo = self.photos[self._randint(len(self.photos))]
-                top = self._randint(photo.shape[1] - self.size + 1)
-                left = self._randint(photo.shape[2] - self.size + 1)
-                patch = photo[:, top:top + self.size, left:left + self.size]
+                patch = self._crop(self.photos[self._randint(len(self.photos))])
             patch = torch.rot90(patch, self._randint(4), dims=(1, 2))
             patches.append(patch.flip(2) if self._randint(2) else patch)
         return torch.stack(patches)
@@ -108,64 +115,70 @@ def start_as_bilinear(network: torch.nn.Module) -> None:
                     conv.weight[colour, colour] = kernel
 
 
+def _fit(network: torch.nn.Module, steps: int, lr: float, batch_loss: Callable[[], torch.Tensor],
+         on_step: StepReport | None, betas: tuple[float, float] = (0.9, 0.999)) -> float:
+    """Adam with a cosine learning-rate decay over ``steps`` on ``batch_loss`` (which draws its own
+    batch); returns the seconds taken. The network is left in eval mode without gradients."""
+    network.train().requires_grad_(True)
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr, betas=betas)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        loss = batch_loss()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        _cosine_lr(optimizer, lr, step, steps)
+        if on_step is not None:
+            on_step(step, steps, loss.item())
+    network.eval().requires_grad_(False)
+    return round(time.perf_counter() - start, 1)
+
+
 def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: int = 64, lr: float = 2e-4,
-                   seed: int = 0, on_step: StepReport | None = None) -> dict:
+                   seed: int = 0, digit_share: float = 0.25, digit_resolution: int = 0,
+                   on_step: StepReport | None = None) -> dict:
     """Train an ESRGAN-family network with the L1 loss (the PSNR-oriented stage of ESRGAN); an
     RRDBNet starts as bilinear enlargement (:func:`start_as_bilinear`)."""
     torch.manual_seed(seed)
     if network.info.architecture == "rrdbnet":
         start_as_bilinear(network)
     scale = round(network.info.scale)
-    sampler = PatchSampler(hr_patch, seed=seed)
-    network.train().requires_grad_(True)
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr, betas=(0.9, 0.99))
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
+    sampler = PatchSampler(hr_patch, digit_share, seed, digit_resolution)
+
+    def batch_loss() -> torch.Tensor:
         hr = sampler.batch(batch)
-        loss = F.l1_loss(network(downscale(hr, scale)), hr)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _cosine_lr(optimizer, lr, step, steps)
-        if on_step is not None:
-            on_step(step, steps, loss.item())
-    network.eval().requires_grad_(False)
+        return F.l1_loss(network(downscale(hr, scale)), hr)
+
+    seconds = _fit(network, steps, lr, batch_loss, on_step, betas=(0.9, 0.99))
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1",
-            "init": "bilinear" if network.info.architecture == "rrdbnet" else "pytorch",
-            "seconds": round(time.perf_counter() - start, 1)}
+            "init": "bilinear" if network.info.architecture == "rrdbnet" else "pytorch", "seconds": seconds}
 
 
 def train_sr3(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: int = 32, lr: float = 2e-4,
-              seed: int = 0, on_step: StepReport | None = None) -> dict:
+              seed: int = 0, digit_share: float = 0.25, digit_resolution: int = 0,
+              on_step: StepReport | None = None) -> dict:
     """Train SR3's denoiser as the original does: a continuous noise level drawn between two
     neighbouring timesteps' sqrt(alpha_bar), the L1 distance to the true noise."""
     torch.manual_seed(seed)
     factor = round(network.info.scale)
     schedule: NoiseSchedule = network.schedule
     levels = np.sqrt(np.append(1.0, schedule.alphas_cumprod))
-    sampler = PatchSampler(hr_patch, seed=seed)
+    sampler = PatchSampler(hr_patch, digit_share, seed, digit_resolution)
     generator = torch.Generator().manual_seed(seed + 1)
-    network.train().requires_grad_(True)
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
+
+    def batch_loss() -> torch.Tensor:
         hr = sampler.batch(batch) * 2 - 1
         condition = enlarge(downscale(hr * 0.5 + 0.5, factor), factor) * 2 - 1
         t = torch.randint(1, schedule.num_timesteps + 1, (batch,), generator=generator).numpy()
         u = torch.rand(batch, generator=generator, dtype=torch.float64).numpy()
-        gamma = torch.from_numpy(levels[t - 1] + (levels[t] - levels[t - 1]) * u).float()
+        gamma = torch.from_numpy(levels[t - 1] + (levels[t] - levels[t - 1]) * u).float().view(-1, 1, 1, 1)
         noise = torch.randn(hr.shape, generator=generator)
-        noisy = gamma.view(-1, 1, 1, 1) * hr + (1 - gamma.view(-1, 1, 1, 1) ** 2).sqrt() * noise
-        loss = F.l1_loss(network(torch.cat([condition, noisy], dim=1), gamma), noise)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _cosine_lr(optimizer, lr, step, steps)
-        if on_step is not None:
-            on_step(step, steps, loss.item())
-    network.eval().requires_grad_(False)
+        noisy = gamma * hr + (1 - gamma ** 2).sqrt() * noise
+        return F.l1_loss(network(torch.cat([condition, noisy], dim=1), gamma.flatten()), noise)
+
+    seconds = _fit(network, steps, lr, batch_loss, on_step)
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1 on noise",
-            "seconds": round(time.perf_counter() - start, 1)}
+            "digit_share": digit_share, "digit_resolution": digit_resolution or hr_patch, "seconds": seconds}
 
 
 # ---------------------------------------------------------------------------------------------
