@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .safe_pickle import UnsafePickleError, restricted_load
+from .safe_pickle import UnsafePickleError, inert_class, is_inert_module, restricted_load
 
 ARCH_KEY = "ganforge.architecture"
 KWARGS_KEY = "ganforge.kwargs"
@@ -58,13 +59,25 @@ def read_torch_file(path: str | os.PathLike) -> Any:
     """A torch.save file, with ``weights_only=True`` (no code can run).
 
     ``argparse.Namespace`` is allowed as well: training scripts (rosinality's among them) store
-    their arguments in one, and it rebuilds as a plain attribute bag.
+    their arguments in one, and it rebuilds as a plain attribute bag. Classes of training
+    frameworks (a Lightning ``.ckpt`` keys its callback states by the callback class) become inert
+    records (see :func:`~.safe_pickle.inert_class`); any other class is refused by name.
     """
+    name = Path(path).name
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        named = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError):
+        named = []  # torch's legacy format cannot be listed: plain weights_only decides below
+    named = [g for g in named if g != "argparse.Namespace"]
+    refused = [g for g in named if not is_inert_module(g.rsplit(".", 1)[0])]
+    if refused:
+        raise CheckpointError(f"{name} asks to call {', '.join(refused[:3])}, which a model file has no reason "
+                              "to use; refusing to load it (nothing from the file was run)")
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace, *[(inert_class(g), g) for g in named]]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{Path(path).name} could not be read safely: {str(error).splitlines()[0]}") from None
+        raise CheckpointError(f"{name} could not be read safely: {str(error).splitlines()[0]}") from None
 
 
 def save_safetensors(state_dict: dict[str, torch.Tensor], path: str | os.PathLike, architecture: str,
@@ -118,6 +131,23 @@ def read_checkpoint(path: str | os.PathLike, expected: str) -> CheckpointFile:
     if kind == "pickle":
         return CheckpointFile(kind, read_pickle(path), {})
     raise CheckpointError(f"{path.name} is not a model file GANForge can read (expected {expected})")
+
+
+def unwrap_state_dict(data: Any, name: str, drop_prefixes: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+    """The state_dict inside the common wrappers (BasicSR ``params_ema`` / ``params``, Lightning's
+    ``state_dict``, ``model``), without DataParallel's ``module.`` prefix and without the keys under
+    ``drop_prefixes`` (a training loss's weights, say)."""
+    if isinstance(data, dict):
+        for key in ("params_ema", "params", "state_dict", "model"):
+            if isinstance(data.get(key), dict) and data[key]:
+                data = data[key]
+                break
+    if not isinstance(data, dict) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        found = sorted(map(str, data))[:8] if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"{name} does not hold a state_dict of tensors (found {found})")
+    tensors = {re.sub(r"^module\.", "", key): value for key, value in data.items()}
+    return {key: value for key, value in tensors.items() if not key.startswith(drop_prefixes)} if drop_prefixes \
+        else tensors
 
 
 def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors: dict[str, torch.Tensor],

@@ -123,7 +123,17 @@ for _dtype_name in ("float16", "float32", "float64", "bfloat16", "int8", "int16"
 
 # Research code whose classes may appear (and become inert records), never executed.
 INERT_MODULE_PREFIXES = ("torch_utils.", "dnnlib.", "training.", "metrics.", "pytorch_lightning.", "lightning.",
-                         "taming.", "main")
+                         "lightning_fabric.", "omegaconf.", "taming.", "main")
+
+
+def is_inert_module(module: str, prefixes: tuple[str, ...] = INERT_MODULE_PREFIXES) -> bool:
+    """Whether classes of ``module`` may appear in a model file as inert records."""
+    return module == "main" or module.startswith(prefixes)
+
+
+def inert_class(global_name: str) -> type[InertObject]:
+    """A stand-in class for ``global_name`` ("module.Class") whose instances only keep their data."""
+    return type(global_name.rsplit(".", 1)[-1], (InertObject,), {"_global_name": global_name})
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -135,8 +145,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         found = SAFE_GLOBALS.get((module, name))
         if found is not None:
             return found
-        if module == "main" or module.startswith(self.inert_prefixes):
-            return type(name, (InertObject,), {"_global_name": f"{module}.{name}"})
+        if is_inert_module(module, self.inert_prefixes):
+            return inert_class(f"{module}.{name}")
         raise UnsafePickleError(
             f"the file asks to call {module}.{name}, which a model file has no reason to use; "
             "refusing to load it (nothing from the file was run)"

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -27,6 +25,7 @@ from ..checkpoint import (
     build_network,
     read_checkpoint,
     save_safetensors,
+    unwrap_state_dict,
 )
 from .esrgan import RRDBNet, SRVGGNetCompact, compact_kwargs, esrgan_to_basicsr, is_old_esrgan, rrdbnet_kwargs
 from .sr3 import NoiseSchedule, SR3UNet, make_betas
@@ -167,20 +166,6 @@ FACTORIES: dict[str, Callable[..., torch.nn.Module]] = {"rrdbnet": RRDBNet, "com
                                                         "sr3": SR3UNet}
 
 
-def _unwrap(data: Any, name: str) -> dict[str, torch.Tensor]:
-    """The state_dict inside the common wrappers (BasicSR ``params_ema`` / ``params``, ``state_dict``),
-    without DataParallel's ``module.`` prefix."""
-    if isinstance(data, dict):
-        for key in ("params_ema", "params", "state_dict", "model"):
-            if isinstance(data.get(key), dict) and data[key]:
-                data = data[key]
-                break
-    if not isinstance(data, dict) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
-        raise CheckpointError(f"{name} does not hold a state_dict of tensors (found {found})")
-    return {re.sub(r"^module\.", "", key): value for key, value in data.items()}
-
-
 def read_sr3_json(path: str | os.PathLike) -> dict:
     """The settings of a Janspiry JSON config (which has ``//`` comments) that loading needs."""
     text = "\n".join(line.split("//")[0] for line in Path(path).read_text().splitlines())
@@ -213,7 +198,7 @@ def load_superres(path: str | os.PathLike, config: dict | str | os.PathLike | No
     if config is not None and not isinstance(config, dict):
         config = read_sr3_json(config)
     file = read_checkpoint(path, "a .pth / .pt / .safetensors with weights")
-    tensors = file.content if file.kind == "safetensors" else _unwrap(file.content, name)
+    tensors = file.content if file.kind == "safetensors" else unwrap_state_dict(file.content, name)
     metadata = file.metadata
     if ARCH_KEY in metadata:
         architecture = metadata[ARCH_KEY]
