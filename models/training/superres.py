@@ -154,11 +154,27 @@ def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_pat
             "init": "bilinear" if network.info.architecture == "rrdbnet" else "pytorch", "seconds": seconds}
 
 
+def blur(hr: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur with one sigma (in pixels) per picture; sigma 0 leaves a picture as it is."""
+    radius = max(1, math.ceil(3 * float(sigmas.max())))
+    offsets = torch.arange(-radius, radius + 1, dtype=hr.dtype)
+    taps = torch.exp(-offsets[None] ** 2 / (2 * sigmas[:, None].clamp(min=1e-3) ** 2))
+    taps = taps / taps.sum(1, keepdim=True)  # [N, K]; sigma ~0 gives a unit impulse
+    n, c, h, w = hr.shape
+    x = F.pad(hr.reshape(1, n * c, h, w), (radius,) * 4, mode="reflect")
+    kernel = taps.repeat_interleave(c, 0)
+    x = F.conv2d(x, kernel[:, None, None, :], groups=n * c)
+    x = F.conv2d(x, kernel[:, None, :, None], groups=n * c)
+    return x.reshape(n, c, h, w)
+
+
 def train_sr3(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: int = 32, lr: float = 2e-4,
-              seed: int = 0, digit_share: float = 0.25, digit_resolution: int = 0,
+              seed: int = 0, digit_share: float = 0.25, digit_resolution: int = 0, max_blur: float = 0.0,
               on_step: StepReport | None = None) -> dict:
     """Train SR3's denoiser as the original does: a continuous noise level drawn between two
-    neighbouring timesteps' sqrt(alpha_bar), the L1 distance to the true noise."""
+    neighbouring timesteps' sqrt(alpha_bar), the L1 distance to the true noise. With ``max_blur``
+    the low-resolution input is made from the picture blurred by a random sigma up to it (in HR
+    pixels), so the model also sharpens soft inputs (a GAN's low-resolution render, say)."""
     torch.manual_seed(seed)
     factor = round(network.info.scale)
     schedule: NoiseSchedule = network.schedule
@@ -167,8 +183,10 @@ def train_sr3(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: i
     generator = torch.Generator().manual_seed(seed + 1)
 
     def batch_loss() -> torch.Tensor:
-        hr = sampler.batch(batch) * 2 - 1
-        condition = enlarge(downscale(hr * 0.5 + 0.5, factor), factor) * 2 - 1
+        hr = sampler.batch(batch)
+        soft = blur(hr, torch.rand(batch, generator=generator) * max_blur) if max_blur > 0 else hr
+        condition = enlarge(downscale(soft, factor), factor) * 2 - 1
+        hr = hr * 2 - 1
         t = torch.randint(1, schedule.num_timesteps + 1, (batch,), generator=generator).numpy()
         u = torch.rand(batch, generator=generator, dtype=torch.float64).numpy()
         gamma = torch.from_numpy(levels[t - 1] + (levels[t] - levels[t - 1]) * u).float().view(-1, 1, 1, 1)
@@ -178,7 +196,8 @@ def train_sr3(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: i
 
     seconds = _fit(network, steps, lr, batch_loss, on_step)
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1 on noise",
-            "digit_share": digit_share, "digit_resolution": digit_resolution or hr_patch, "seconds": seconds}
+            "digit_share": digit_share, "digit_resolution": digit_resolution or hr_patch, "max_blur": max_blur,
+            "seconds": seconds}
 
 
 # ---------------------------------------------------------------------------------------------
