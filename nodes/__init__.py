@@ -6,9 +6,9 @@ import folder_paths
 from comfy_api.latest import ComfyExtension, io
 
 from ..models import zoo
-from . import image_tools, stylegan, stylegan_projection, superres, training, video
+from . import clip_guidance, image_tools, stylegan, stylegan_projection, superres, training, video, vqgan
 
-NODE_MODULES = [image_tools, stylegan, stylegan_projection, superres, training, video]
+NODE_MODULES = [image_tools, stylegan, stylegan_projection, superres, training, video, vqgan, clip_guidance]
 
 
 def register_zoo_folders() -> None:

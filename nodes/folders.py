@@ -10,9 +10,11 @@ import folder_paths
 from comfy.cli_args import args
 
 
-def register_model_folder(name: str, extensions: Iterable[str]) -> None:
-    """``models/<name>`` (plus any paths extra_model_paths.yaml gives that key), listing ``extensions``."""
-    folder_paths.add_model_folder_path(name, os.path.join(folder_paths.models_dir, name), is_default=True)
+def register_model_folder(name: str, extensions: Iterable[str], directory: str = "") -> None:
+    """``models/<directory or name>`` (plus any paths extra_model_paths.yaml gives the key ``name``),
+    listing ``extensions``."""
+    folder_paths.add_model_folder_path(name, os.path.join(folder_paths.models_dir, directory or name),
+                                       is_default=True)
     folder_paths.folder_names_and_paths[name][1].update(extensions)
 
 

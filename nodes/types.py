@@ -32,3 +32,14 @@ ClassLabel = io.Custom("GANFORGE_CLASS")
 Upscaler = io.Custom("GANFORGE_UPSCALER")
 # A loaded SR3 diffusion super-resolution model (an SR3Model).
 SR3 = io.Custom("GANFORGE_SR3")
+
+# A loaded taming VQGAN autoencoder (a VQGANModel).
+VQGAN = io.Custom("GANFORGE_VQGAN")
+# A batch of VQGAN latents [N, embed_dim, h, w] with the model they belong to (a VQLatent).
+VQLatent = io.Custom("GANFORGE_VQ_LATENT")
+# A loaded CLIP model (a ClipHandle).
+CLIP = io.Custom("GANFORGE_CLIP")
+# Weighted CLIP targets from text, image and noise prompts (a ganforge.models.guidance.Targets).
+ClipEmbeds = io.Custom("GANFORGE_CLIP_EMBEDS")
+# CLIP with cutout and augmentation settings: how guidance looks at a picture (a GuideSettings).
+ClipGuideSettings = io.Custom("GANFORGE_CLIP_GUIDE")

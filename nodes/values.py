@@ -79,3 +79,44 @@ class UpscalerModel:
         if self.sr3 is not None:
             text += f", {self.sr3.sampler} {self.sr3.steps if self.sr3.sampler == 'ddim' else 'all'} steps"
         return text
+
+
+@dataclass
+class VQGANModel:
+    """A VQGAN with its file name and ComfyUI's model patcher."""
+
+    network: torch.nn.Module
+    name: str
+    patcher: object | None = None
+
+    def describe(self) -> str:
+        n = self.network
+        kind = "Gumbel " if n.gumbel else ""
+        return (f"{self.name}: {kind}VQGAN f{n.factor}, codebook {n.n_embed} x {n.embed_dim}, "
+                f"{n.kwargs['in_channels']} channel(s)")
+
+
+@dataclass
+class VQLatent:
+    z: torch.Tensor  # [N, embed_dim, h, w], float32, CPU
+    source: str = ""  # the model it belongs to, for messages
+
+
+@dataclass
+class ClipHandle:
+    """A ClipModel (ganforge.models.guidance) with ComfyUI's model patcher."""
+
+    clip: object
+    patcher: object | None = None
+
+
+@dataclass
+class GuideSettings:
+    """How guidance looks at a picture: CLIP and its cutouts."""
+
+    clip: ClipHandle
+    cutn: int = 32
+    cut_pow: float = 1.0
+    method: str = "latest"
+    augments: tuple[str, ...] = ("Af", "Pe", "Ji", "Er")
+    noise: float = 0.1

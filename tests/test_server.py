@@ -15,7 +15,10 @@ OUR_NODES = {"GANForgeSeedList", "GANForgeImageGrid", "GANForgeLoadStyleGAN", "G
              "GANForgeTrainStyleGAN", "GANForgeSaveLatent", "GANForgeLoadLatent", "GANForgeSaveVideo",
              "GANForgeSaveImage", "GANForgeProjectImage", "GANForgeLoadUpscaler", "GANForgeUpscaleImage",
              "GANForgeBlendUpscalers", "GANForgeUpscalerFromComfy", "GANForgeLoadSR3", "GANForgeSR3Upscale",
-             "GANForgeSR3AsUpscaler", "GANForgeCascadeUpscale"}
+             "GANForgeSR3AsUpscaler", "GANForgeCascadeUpscale", "GANForgeLoadVQGAN", "GANForgeVQGANEncode",
+             "GANForgeVQGANDecode", "GANForgeLoadCLIP", "GANForgeCLIPTextPrompts", "GANForgeCLIPImagePrompt",
+             "GANForgeCLIPNoisePrompt", "GANForgeCLIPGuide", "GANForgeVQGANCLIP", "GANForgeStyleGANCLIP",
+             "GANForgeVQGANCLIPZoomVideo"}
 
 
 def test_pack_imports_cleanly(comfy):
