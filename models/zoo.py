@@ -109,7 +109,8 @@ SR_RECIPES = {
     "photos-digits-sr3-x4": dict(architecture="sr3", kwargs=dict(in_channel=6, out_channel=3, inner_channel=32,
                                                                  norm_groups=8, channel_mults=[1, 2, 2, 4],
                                                                  attn_levels=[], res_blocks=1),
-                                 steps=3000, batch=16, hr_patch=32, lr=3e-4, seed=43, factor=4),
+                                 steps=3000, batch=16, hr_patch=32, lr=5e-4, seed=43, factor=4, digit_share=0.75,
+                                 digit_resolution=128, max_blur=2.0),
 }
 EVAL_DIGITS = 40
 SR3_EVAL_STEPS = 50
@@ -157,3 +158,56 @@ for _name, _recipe in SR_RECIPES.items():
         f"{_recipe.get('factor') or (4 if 'x4' in _name else 2)}, trained on scikit-learn's sample photos and "
         "crisp digits.",
         lambda out, progress, _name=_name: _train_superres(out, progress, _name)))
+
+
+# ---------------------------------------------------------------------------------------------
+# VQGAN + CLIP: a digits VQGAN and a digits CLIP (models/training/vqgan_clip.py), so that the
+# VQGAN-CLIP workflows paint the digit a prompt names without any download.
+
+VQGAN_CLIP_SEEDS = {"digits-vqgan-f4": 51, "digits-clip": 52}
+GUIDED_RATE_SEEDS = 10  # VQGAN-CLIP runs per digit for the classifier measurement
+
+
+def _train_digits_vqgan(out: Path, progress: Progress | None) -> dict:
+    from .training import vqgan_clip
+    from .vqgan import save_vqgan
+
+    def on_step(step: int, steps: int, loss: float) -> None:
+        if progress is not None:
+            progress(step, steps, {"step": step, "loss": loss})
+
+    model, facts = vqgan_clip.train_digits_vqgan(seed=VQGAN_CLIP_SEEDS["digits-vqgan-f4"], on_step=on_step)
+    save_vqgan(model, out)
+    return {**facts, "torch": torch.__version__}
+
+
+def _train_digits_clip(out: Path, progress: Progress | None) -> dict:
+    from .guidance import save_clip
+    from .training import vqgan_clip
+    from .vqgan import load_vqgan
+
+    vqgan_path = REGISTRY["digits-vqgan-f4"].path
+    if not vqgan_path.is_file():
+        raise FileNotFoundError(f"digits-clip is measured with {vqgan_path}, which is missing: train it first")
+
+    def on_step(step: int, steps: int, loss: float) -> None:
+        if progress is not None:
+            progress(step, steps, {"step": step, "loss": loss})
+
+    clip, facts = vqgan_clip.train_digits_clip(seed=VQGAN_CLIP_SEEDS["digits-clip"], on_step=on_step)
+    # The embeddings of the 49,408 BPE tokens are most of the file; half precision halves it.
+    clip.model.token_embedding.half()
+    save_clip(clip, out)
+    from .guidance import load_clip
+
+    saved = load_clip(out)
+    facts["guided_digit_rate"] = vqgan_clip.guided_digit_rate(load_vqgan(vqgan_path), saved, seeds=GUIDED_RATE_SEEDS)
+    return {**facts, "token_embedding": "float16", "torch": torch.__version__}
+
+
+register(ZooMember("digits-vqgan-f4", "vqgan",
+                   "VQGAN (taming VQModel, f4, 128 codes), 32 px gray, trained on scikit-learn's digits.",
+                   _train_digits_vqgan))
+register(ZooMember("digits-clip", "ganforge_clip",
+                   "A small CLIP (ViT 32 px + text transformer, open_clip) trained on the digits and captions "
+                   "like 'a handwritten seven'.", _train_digits_clip))
