@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import peak_memory_mb, run_child, seconds_per_call
 
 ROOT = Path(__file__).resolve().parent.parent
 COMFYUI = ROOT / ".comfyui" / "ComfyUI-0.3.75"
@@ -75,18 +74,10 @@ def measure(args: argparse.Namespace) -> dict:
 
     if device.type == "cuda":
         run()  # warm-up (kernel selection)
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    for _ in range(args.repeats):
-        out = run()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - started) / args.repeats
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    np.save(args.out, out.clamp(0, 1).float().cpu().numpy())
-    return {"megapixels_per_s": width * height / 1e6 / seconds, "seconds": seconds, "peak_mb": peak / 2**20}
+    last: dict = {}
+    seconds = seconds_per_call(lambda: last.update(out=run()), args.repeats, device)
+    np.save(args.out, last["out"].clamp(0, 1).float().cpu().numpy())
+    return {"megapixels_per_s": width * height / 1e6 / seconds, "seconds": seconds, "peak_mb": peak_memory_mb(device)}
 
 
 def measure_sr3(args: argparse.Namespace) -> dict:
@@ -114,31 +105,19 @@ def measure_sr3(args: argparse.Namespace) -> dict:
     x = torch.randn(1, 6, 128, 128, device=device)
     level = torch.full((1, 1), 0.5, device=device)
     network(x, level)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    for _ in range(args.repeats):
-        network(x, level)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - started) / args.repeats
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"steps_per_s": 1 / seconds, "peak_mb": peak / 2**20}
+    seconds = seconds_per_call(lambda: network(x, level), args.repeats, device)
+    return {"steps_per_s": 1 / seconds, "peak_mb": peak_memory_mb(device)}
 
 
 def _child(args: argparse.Namespace, impl: str, **extra) -> dict:
-    command = [sys.executable, __file__, "--one", "--impl", impl, "--device", args.device, "--repeats",
-               str(args.repeats), "--size", args.size, "--tile", str(args.tile), "--overlap", str(args.overlap),
-               "--precision", args.precision, "--comfyui", str(args.comfyui)]
+    arguments = ["--one", "--impl", impl, "--device", args.device, "--repeats", str(args.repeats), "--size",
+                 args.size, "--tile", str(args.tile), "--overlap", str(args.overlap), "--precision", args.precision,
+                 "--comfyui", str(args.comfyui)]
     for key, value in extra.items():
-        command += [f"--{key}", str(value)]
+        arguments += [f"--{key}", str(value)]
     if args.janspiry:
-        command += ["--janspiry", args.janspiry]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        arguments += ["--janspiry", args.janspiry]
+    return run_child(__file__, arguments)
 
 
 def main() -> int:

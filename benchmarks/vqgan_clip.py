@@ -21,12 +21,11 @@ import argparse
 import ast
 import json
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import peak_memory_mb, run_child, seconds_per_call
 
 ROOT = Path(__file__).resolve().parent.parent
 F16_1024 = dict(embed_dim=256, n_embed=1024, ch=128, ch_mult=[1, 1, 2, 2, 4], num_res_blocks=2, attn_levels=[4],
@@ -146,29 +145,17 @@ def measure(args: argparse.Namespace) -> dict:
                 namespace["train"](step)
 
     run(1)  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    run(args.iterations)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - started) / args.iterations
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"iterations_per_s": 1 / seconds, "peak_mb": peak / 2**20}
+    seconds = seconds_per_call(lambda: run(args.iterations), 1, device) / args.iterations
+    return {"iterations_per_s": 1 / seconds, "peak_mb": peak_memory_mb(device)}
 
 
 def _child(args: argparse.Namespace, impl: str, size: int, cutn: int, weights: Path) -> dict:
-    command = [sys.executable, __file__, "--one", "--impl", impl, "--device", args.device, "--iterations",
-               str(args.iterations), "--size", str(size), "--cutn", str(cutn), "--weights", str(weights)]
+    arguments = ["--one", "--impl", impl, "--device", args.device, "--iterations", str(args.iterations), "--size",
+                 str(size), "--cutn", str(cutn), "--weights", str(weights)]
     for option in ("nerdyrodent", "taming", "openai_clip"):
         if getattr(args, option):
-            command += [f"--{option.replace('_', '-')}", getattr(args, option)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+            arguments += [f"--{option.replace('_', '-')}", getattr(args, option)]
+    return run_child(__file__, arguments)
 
 
 def main() -> int:

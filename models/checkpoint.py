@@ -8,7 +8,7 @@ import os
 import pickle
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,13 @@ def read_checkpoint(path: str | os.PathLike, expected: str) -> CheckpointFile:
     if kind == "pickle":
         return CheckpointFile(kind, read_pickle(path), {})
     raise CheckpointError(f"{path.name} is not a model file GANForge can read (expected {expected})")
+
+
+def count_indexed(tensors: Mapping[str, Any], pattern: str) -> int:
+    """How many numbered entries a state_dict has: 1 + the largest index ``pattern``'s group
+    captures (for the pattern of ``encoder.down.N.``: the number of encoder levels); 0 if none."""
+    found = {int(m.group(1)) for key in tensors if (m := re.match(pattern, key))}
+    return max(found) + 1 if found else 0
 
 
 def unwrap_state_dict(data: Any, name: str, drop_prefixes: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:

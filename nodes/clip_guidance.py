@@ -35,7 +35,7 @@ from ..models.guidance.motion import zoom_step
 from ..models.guidance.targets import image_targets, noise_targets
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
-from .folders import register_model_folder
+from .folders import model_path, register_model_folder
 from .stylegan import _check_w, device_generator
 from .types import CLIP, VQGAN, ClipEmbeds, ClipGuideSettings, StyleGAN, VQLatent, W
 from .values import ClipHandle, GuideSettings, StyleGANModel, VQGANModel, WLatents
@@ -58,13 +58,8 @@ def _clip_files() -> list[str]:
 
 def _clip_path(node: str, name: str) -> str:
     if name.startswith(f"{VISION_FOLDER}/"):
-        path = folder_paths.get_full_path(VISION_FOLDER, name[len(VISION_FOLDER) + 1:])
-    else:
-        path = folder_paths.get_full_path(CLIP_FOLDER, name)
-    if path is None:
-        raise NodeInputError(node, f"'{name}' is not in models/clip or models/clip_vision.",
-                             "put an OpenCLIP checkpoint into ComfyUI/models/clip and refresh.")
-    return path
+        return model_path(node, VISION_FOLDER, name[len(VISION_FOLDER) + 1:])
+    return model_path(node, CLIP_FOLDER, name, shown_as="models/clip")
 
 
 def _open_clip_names() -> list[str]:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 import folder_paths
 from comfy.cli_args import args
 
+from .errors import NodeInputError
+
 
 def register_model_folder(name: str, extensions: Iterable[str], directory: str = "") -> None:
     """``models/<directory or name>`` (plus any paths extra_model_paths.yaml gives the key ``name``),
@@ -16,6 +18,17 @@ def register_model_folder(name: str, extensions: Iterable[str], directory: str =
     folder_paths.add_model_folder_path(name, os.path.join(folder_paths.models_dir, directory or name),
                                        is_default=True)
     folder_paths.folder_names_and_paths[name][1].update(extensions)
+
+
+def model_path(node: str, folder: str, name: str, shown_as: str = "") -> str:
+    """The full path of ``name`` in the model folder ``folder``, or an error naming the node, the
+    file and where to put it (``shown_as``: the folder as a person sees it, default models/<folder>)."""
+    try:
+        return folder_paths.get_full_path_or_raise(folder, name)
+    except FileNotFoundError:
+        where = shown_as or f"models/{folder}"
+        raise NodeInputError(node, f"'{name}' is not in {where}.",
+                             f"put the file into ComfyUI/{where} and refresh.") from None
 
 
 def free_path(folder: str, name: Callable[[int], str], counter: int = 1) -> str:

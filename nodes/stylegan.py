@@ -37,7 +37,7 @@ from ..models.stylegan.latents import (
 from ..models.stylegan.stylegan3 import make_input_transform
 from ..seeds import MAX_SEED, parse_seed_list
 from .errors import NodeInputError, check_finite
-from .folders import free_path, output_file, register_model_folder, workflow_metadata
+from .folders import free_path, model_path, output_file, register_model_folder, workflow_metadata
 from .types import CATEGORY, PRECISIONS, ClassLabel, StyleGAN, W, Z, precision_input
 from .values import StyleGANModel, WLatents, ZLatents
 
@@ -129,11 +129,7 @@ class LoadStyleGAN(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
-        try:
-            path = folder_paths.get_full_path_or_raise(FOLDER, model_name)
-        except FileNotFoundError:
-            raise NodeInputError("GANForge Load StyleGAN", f"'{model_name}' is not in models/{FOLDER}.",
-                                 f"put the file into ComfyUI/models/{FOLDER} and refresh.") from None
+        path = model_path("GANForge Load StyleGAN", FOLDER, model_name)
         # Loaded outside inference mode so that projection and guidance can backpropagate through it.
         with torch.inference_mode(False):
             try:

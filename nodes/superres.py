@@ -21,7 +21,7 @@ from ..models.superres.tiling import TileOutOfMemory
 from ..models.superres.upscale import SR3_SAMPLERS, UpscaleResult, choose_tile, super_resolve, upscale
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
-from .folders import register_model_folder
+from .folders import model_path, register_model_folder
 from .types import CATEGORY, PRECISIONS, SR3, Upscaler, precision_input
 from .values import SR3Settings, UpscalerModel
 
@@ -35,14 +35,6 @@ MEMORY_SHARE = 0.25
 AUTO_TILE = 512
 
 register_model_folder(SR3_FOLDER, {".pth", ".pt", ".safetensors", ".json"})
-
-
-def _model_path(node: str, folder: str, name: str) -> str:
-    try:
-        return folder_paths.get_full_path_or_raise(folder, name)
-    except FileNotFoundError:
-        raise NodeInputError(node, f"'{name}' is not in models/{folder}.",
-                             f"put the file into ComfyUI/models/{folder} and refresh.") from None
 
 
 def _wrap(node: str, network: torch.nn.Module, name: str, precision: str, default_half: bool) -> UpscalerModel:
@@ -190,7 +182,7 @@ class LoadUpscaler(io.ComfyNode):
     def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
         node = "GANForge Load Upscaler"
         try:
-            network = load_superres(_model_path(node, ESRGAN_FOLDER, model_name))
+            network = load_superres(model_path(node, ESRGAN_FOLDER, model_name))
         except CheckpointError as error:
             raise NodeInputError(node, f"{error}.", "choose an ESRGAN-family file (SR3 models load with GANForge "
                                  "Load SR3).") from None
@@ -340,9 +332,9 @@ class LoadSR3(io.ComfyNode):
     @classmethod
     def execute(cls, model_name: str, config: str, factor: float, precision: str) -> io.NodeOutput:
         node = "GANForge Load SR3"
-        config_path = None if config == FROM_FILE else _model_path(node, SR3_FOLDER, config)
+        config_path = None if config == FROM_FILE else model_path(node, SR3_FOLDER, config)
         try:
-            network = load_superres(_model_path(node, SR3_FOLDER, model_name), config_path)
+            network = load_superres(model_path(node, SR3_FOLDER, model_name), config_path)
         except CheckpointError as error:
             raise NodeInputError(node, f"{error}.", "choose an SR3 *_gen.pth (with its JSON config) or a GANForge "
                                  "SR3 .safetensors.") from None

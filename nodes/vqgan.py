@@ -16,7 +16,7 @@ from ..imaging import image_to_nchw, nchw_to_image
 from ..models.checkpoint import CheckpointError
 from ..models.vqgan import load_vqgan
 from .errors import NodeInputError, check_finite
-from .folders import register_model_folder
+from .folders import model_path, register_model_folder
 from .types import CATEGORY, VQGAN, VQLatent
 from .values import VQGANModel
 from .values import VQLatent as VQLatentValue
@@ -109,13 +109,8 @@ class LoadVQGAN(io.ComfyNode):
     @classmethod
     def execute(cls, model_name: str, config: str) -> io.NodeOutput:
         node = "GANForge Load VQGAN"
-        path = folder_paths.get_full_path(FOLDER, model_name)
-        if path is None:
-            raise NodeInputError(node, f"'{model_name}' is not in models/{FOLDER}.",
-                                 f"put the file into ComfyUI/models/{FOLDER} and refresh.")
-        config_path = None if config == INFER else folder_paths.get_full_path(FOLDER, config)
-        if config != INFER and config_path is None:
-            raise NodeInputError(node, f"'{config}' is not in models/{FOLDER}.", f"choose '{INFER}'.")
+        path = model_path(node, FOLDER, model_name)
+        config_path = None if config == INFER else model_path(node, FOLDER, config)
         with torch.inference_mode(False):
             try:
                 network = load_vqgan(path, config_path)

@@ -117,3 +117,34 @@ def test_run_uploads_a_local_picture_named_on_the_command_line(comfy, tmp_path: 
     assert result.returncode == 0, result.stderr
     assert f"uploaded {picture}" in result.stderr
     assert (comfy.input / "my digit.png").read_bytes() == picture.read_bytes()
+
+
+def test_vqgan_clip_workflow_paints_the_digit_it_is_asked_for(comfy):
+    """The zoo's VQGAN-CLIP graph (as in vqgan_clip_text.json) for every digit, four seeds each: the
+    independent classifier must read the requested digit in at least 70% of the pictures."""
+    import numpy as np
+    import torch
+
+    from ganforge.models.training.evaluate import classify_digits
+    from ganforge.models.training.vqgan_clip import prompt_for
+
+    graph = json.loads((WORKFLOWS / "api" / "vqgan_clip_text.json").read_text())
+    solver = next(k for k, v in graph.items() if v["class_type"] == "GANForgeVQGANCLIP")
+    prompts = graph[solver]["inputs"]["prompts"][0]
+    graph = {k: v for k, v in graph.items() if v["class_type"] not in ("GANForgeImageGrid", "GANForgeUpscaleImage",
+                                                                        "SaveImage", "GANForgeLoadUpscaler")}
+    graph["99"] = {"class_type": "PreviewImage", "inputs": {"images": [solver, 0]}}
+    graph[solver]["inputs"]["batch_size"] = 4
+    hits = []
+    for digit in range(10):
+        graph[prompts]["inputs"]["text"] = prompt_for(digit)
+        outcome = comfy.client.execute(graph, timeout=600)
+        assert outcome.status == "success", outcome.error
+        pictures = []
+        for record in outcome.outputs["99"]["images"]:
+            from io import BytesIO
+
+            with Image.open(BytesIO(comfy.client.view(record["filename"], record["subfolder"], record["type"]))) as p:
+                pictures.append(torch.from_numpy(np.array(p.convert("L"), dtype=np.float32) / 127.5 - 1)[None])
+        hits += list(classify_digits(torch.stack(pictures)) == digit)
+    assert np.mean(hits) >= 0.7, np.mean(hits)

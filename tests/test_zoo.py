@@ -19,6 +19,7 @@ from ganforge.models.zoo import REGISTRY, ZOO_DIR
 
 STYLEGAN_MEMBERS = [name for name, member in REGISTRY.items() if member.folder == "stylegan"]
 SR_MEMBERS = [name for name, member in REGISTRY.items() if member.folder in ("upscale_models", "sr3")]
+GUIDANCE_MEMBERS = ["digits-vqgan-f4", "digits-clip"]
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def parent():
     return load_stylegan(REGISTRY["digits-sg2-cond"].path)
 
 
-@pytest.mark.parametrize("name", STYLEGAN_MEMBERS + SR_MEMBERS)
+@pytest.mark.parametrize("name", STYLEGAN_MEMBERS + SR_MEMBERS + GUIDANCE_MEMBERS)
 def test_members_are_committed_small_and_recorded(name):
     member = REGISTRY[name]
     assert member.path.is_file(), f"{member.path} is missing: python -m ganforge zoo train {name}"
@@ -119,3 +120,24 @@ def test_sr3_member_beats_bicubic_on_unseen_digits():
     assert gain.psnr > gain.bicubic_psnr and gain.ssim > gain.bicubic_ssim, gain
     assert gain.as_dict()["psnr"] == pytest.approx(recorded[f"held_out_digits_64px_first_{EVAL_DIGITS}"]["psnr"],
                                                    abs=0.05)
+
+
+def test_digits_vqgan_and_clip_are_what_the_manifest_says():
+    """The VQGAN reconstructs unseen digits, the CLIP names them, and VQGAN-CLIP with both paints the
+    digit a prompt asks for (the manifest's rate; a smaller run of it is checked through the server
+    in test_workflows)."""
+    from ganforge.models.guidance import load_clip
+    from ganforge.models.training.vqgan_clip import HELD_OUT, zero_shot_accuracy
+    from ganforge.models.vqgan import load_vqgan
+
+    manifest = json.loads((ZOO_DIR / "manifest.json").read_text())
+    vqgan = load_vqgan(REGISTRY["digits-vqgan-f4"].path)
+    clip = load_clip(REGISTRY["digits-clip"].path)
+    real, labels = digits(32)
+    with torch.no_grad():
+        error = torch.nn.functional.l1_loss(vqgan(real[-HELD_OUT:]), real[-HELD_OUT:]).item()
+    assert error == pytest.approx(manifest["digits-vqgan-f4"]["held_out_l1"], abs=2e-3)
+    accuracy = zero_shot_accuracy(clip, real[-HELD_OUT:], labels[-HELD_OUT:])
+    assert accuracy == pytest.approx(manifest["digits-clip"]["held_out_zero_shot_accuracy"], abs=2e-3)
+    assert accuracy >= 0.9
+    assert manifest["digits-clip"]["guided_digit_rate"]["rate"] >= 0.7

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..checkpoint import ARCH_KEY, KWARGS_KEY, CheckpointError, read_checkpoint, save_safetensors, unwrap_state_dict
+from ..checkpoint import (
+    ARCH_KEY,
+    KWARGS_KEY,
+    CheckpointError,
+    count_indexed,
+    read_checkpoint,
+    save_safetensors,
+    unwrap_state_dict,
+)
 
 ARCHITECTURE = "clip"
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -93,11 +100,6 @@ class ClipModel:
 _TOKENIZERS: dict[int, Any] = {}
 
 
-def _count(tensors: Mapping[str, torch.Tensor], pattern: str) -> int:
-    found = {int(m.group(1)) for key in tensors if (m := re.match(pattern, key))}
-    return max(found) + 1 if found else 0
-
-
 def clip_config_from_tensors(tensors: Mapping[str, torch.Tensor], name: str = "the file") -> dict:
     """open_clip CLIP arguments for a ViT CLIP state_dict in OpenAI's layout (64-wide heads)."""
     if any(key.startswith(("vision_model.", "text_model.")) for key in tensors):
@@ -115,14 +117,16 @@ def clip_config_from_tensors(tensors: Mapping[str, torch.Tensor], name: str = "t
     patch = tensors["visual.conv1.weight"].shape[-1]
     grid = round((tensors["visual.positional_embedding"].shape[0] - 1) ** 0.5)
     text_width = tensors["ln_final.weight"].shape[0]
+    vision_layers = count_indexed(tensors, r"visual\.transformer\.resblocks\.(\d+)\.")
+    text_layers = count_indexed(tensors, r"transformer\.resblocks\.(\d+)\.")
     return {
         "embed_dim": int(tensors["text_projection"].shape[1]),
-        "vision_cfg": {"layers": _count(tensors, r"visual\.transformer\.resblocks\.(\d+)\."), "width": int(width),
+        "vision_cfg": {"layers": vision_layers, "width": int(width),
                        "patch_size": int(patch), "image_size": int(patch * grid), "head_width": 64,
                        "mlp_ratio": tensors["visual.transformer.resblocks.0.mlp.c_fc.weight"].shape[0] / width},
         "text_cfg": {"context_length": int(tensors["positional_embedding"].shape[0]),
                      "vocab_size": int(tensors["token_embedding.weight"].shape[0]), "width": int(text_width),
-                     "heads": max(1, text_width // 64), "layers": _count(tensors, r"transformer\.resblocks\.(\d+)\."),
+                     "heads": max(1, text_width // 64), "layers": text_layers,
                      "mlp_ratio": tensors["transformer.resblocks.0.mlp.c_fc.weight"].shape[0] / text_width},
     }
 

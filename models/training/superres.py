@@ -9,7 +9,6 @@ held out for measuring. Low-resolution inputs are made by bicubic downsampling w
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,10 +18,10 @@ import torch.nn.functional as F
 
 from ..superres.sr3 import NoiseSchedule
 from ..superres.upscale import downscale, enlarge, super_resolve
+from .loop import StepReport, fit
 
 HELD_OUT_ROWS = 136  # of 427: the bottom third of each sample photo
 HELD_OUT_DIGITS = 297  # the last ones of scikit-learn's 1,797
-StepReport = Callable[[int, int, float], None]  # (step, steps, loss)
 
 
 def sample_photos() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -82,11 +81,6 @@ class PatchSampler:
         return torch.stack(patches)
 
 
-def _cosine_lr(optimizer: torch.optim.Optimizer, base: float, step: int, steps: int) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = base * 0.5 * (1 + math.cos(math.pi * step / steps))
-
-
 def start_as_bilinear(network: torch.nn.Module) -> None:
     """Set an RRDBNet (without pixel-unshuffle) so that it starts as bilinear enlargement: three
     feature channels carry the colours, the trunk's residual starts at zero, and each nearest x2
@@ -115,25 +109,6 @@ def start_as_bilinear(network: torch.nn.Module) -> None:
                     conv.weight[colour, colour] = kernel
 
 
-def _fit(network: torch.nn.Module, steps: int, lr: float, batch_loss: Callable[[], torch.Tensor],
-         on_step: StepReport | None, betas: tuple[float, float] = (0.9, 0.999)) -> float:
-    """Adam with a cosine learning-rate decay over ``steps`` on ``batch_loss`` (which draws its own
-    batch); returns the seconds taken. The network is left in eval mode without gradients."""
-    network.train().requires_grad_(True)
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr, betas=betas)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        loss = batch_loss()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _cosine_lr(optimizer, lr, step, steps)
-        if on_step is not None:
-            on_step(step, steps, loss.item())
-    network.eval().requires_grad_(False)
-    return round(time.perf_counter() - start, 1)
-
-
 def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: int = 64, lr: float = 2e-4,
                    seed: int = 0, digit_share: float = 0.25, digit_resolution: int = 0,
                    on_step: StepReport | None = None) -> dict:
@@ -149,7 +124,8 @@ def train_upscaler(network: torch.nn.Module, steps: int, batch: int = 16, hr_pat
         hr = sampler.batch(batch)
         return F.l1_loss(network(downscale(hr, scale)), hr)
 
-    seconds = _fit(network, steps, lr, batch_loss, on_step, betas=(0.9, 0.99))
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr, betas=(0.9, 0.99))
+    seconds = fit(network, optimizer, steps, lr, batch_loss, on_step)
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1",
             "init": "bilinear" if network.info.architecture == "rrdbnet" else "pytorch", "seconds": seconds}
 
@@ -194,7 +170,7 @@ def train_sr3(network: torch.nn.Module, steps: int, batch: int = 16, hr_patch: i
         noisy = gamma * hr + (1 - gamma ** 2).sqrt() * noise
         return F.l1_loss(network(torch.cat([condition, noisy], dim=1), gamma.flatten()), noise)
 
-    seconds = _fit(network, steps, lr, batch_loss, on_step)
+    seconds = fit(network, torch.optim.Adam(network.parameters(), lr=lr), steps, lr, batch_loss, on_step)
     return {"steps": steps, "batch": batch, "hr_patch": hr_patch, "lr": lr, "seed": seed, "loss": "l1 on noise",
             "digit_share": digit_share, "digit_resolution": digit_resolution or hr_patch, "max_blur": max_blur,
             "seconds": seconds}

@@ -15,10 +15,6 @@ The last 297 digits are held out from both models' training.
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +25,7 @@ from ..vqgan import create_vqgan
 from ..vqgan.vqmodel import VQModel, straight_through
 from .data import digits
 from .evaluate import classify_digits
+from .loop import StepReport, fit
 
 HELD_OUT = 297
 RESOLUTION = 32
@@ -40,7 +37,6 @@ VQGAN_KWARGS = dict(embed_dim=32, n_embed=128, ch=32, ch_mult=[1, 2, 2], num_res
 CLIP_CONFIG = {"embed_dim": 64, "quick_gelu": False,
                "vision_cfg": {"layers": 3, "width": 128, "patch_size": 4, "image_size": RESOLUTION, "head_width": 32},
                "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 1, "layers": 2}}
-StepReport = Callable[[int, int, float], None]
 
 
 def prompt_for(digit: int) -> str:
@@ -62,12 +58,6 @@ def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torc
     return out
 
 
-def _cosine(optimizer: torch.optim.Optimizer, base: float, step: int, steps: int, warmup: int = 100) -> None:
-    scale = step / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
-    for group in optimizer.param_groups:
-        group["lr"] = base * scale
-
-
 def train_digits_vqgan(steps: int = 2000, batch: int = 32, lr: float = 1e-3, seed: int = 0,
                        on_step: StepReport | None = None) -> tuple[VQModel, dict]:
     torch.manual_seed(seed)
@@ -76,36 +66,33 @@ def train_digits_vqgan(steps: int = 2000, batch: int = 32, lr: float = 1e-3, see
     model = create_vqgan(**VQGAN_KWARGS)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
     used = torch.zeros(model.n_embed, dtype=torch.bool)
-    start = time.perf_counter()
-    model.train()
-    for step in range(1, steps + 1):
+    latest: dict[str, torch.Tensor] = {}
+
+    def batch_loss() -> torch.Tensor:
         x = _shift(train[torch.randint(len(train), (batch,), generator=generator)], generator)
-        h = model.encode_prequant(x)
+        h = latest["h"] = model.encode_prequant(x)
         codes = model.quantize.codes(h)
         used[codes.unique()] = True
         z_q = model.quantize.lookup(codes)
         reconstruction = model.decode(straight_through(h, z_q))
-        loss = (F.l1_loss(reconstruction, x) + F.mse_loss(z_q, h.detach()) + 0.25 * F.mse_loss(h, z_q.detach()))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _cosine(optimizer, lr, step, steps)
-        if step % 100 == 0 and step < steps * 0.8:  # restart codes nobody used lately
+        return F.l1_loss(reconstruction, x) + F.mse_loss(z_q, h.detach()) + 0.25 * F.mse_loss(h, z_q.detach())
+
+    def restart_unused_codes(step: int) -> None:
+        if step % 100 == 0 and step < steps * 0.8:
             dead = (~used).nonzero().flatten()
             if len(dead):
-                pool = h.detach().movedim(1, -1).reshape(-1, h.shape[1])
+                pool = latest["h"].detach().movedim(1, -1).reshape(-1, model.embed_dim)
                 with torch.no_grad():
                     model.codebook[dead] = pool[torch.randint(len(pool), (len(dead),), generator=generator)]
             used.zero_()
-        if on_step is not None:
-            on_step(step, steps, loss.item())
-    model.eval().requires_grad_(False)
+
+    seconds = fit(model, optimizer, steps, lr, batch_loss, on_step, warmup=100, after_step=restart_unused_codes)
     with torch.no_grad():
         codes = model.encode_codes(held)
         error = F.l1_loss(model.decode_codes(codes), held).item()
     facts = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "kwargs": VQGAN_KWARGS,
              "held_out_l1": round(error, 4), "codes_in_use_held_out": int(codes.unique().numel()),
-             "seconds": round(time.perf_counter() - start, 1)}
+             "seconds": seconds}
     return model, facts
 
 
@@ -134,9 +121,8 @@ def train_digits_clip(steps: int = 2500, batch: int = 128, lr: float = 5e-4, see
     tokens = {(d, t): clip.tokenize([template.format(word=WORDS[d], digit=d)])[0]
               for d in range(10) for t, template in enumerate(CAPTIONS)}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
-    start = time.perf_counter()
-    model.train().requires_grad_(True)
-    for step in range(1, steps + 1):
+
+    def batch_loss() -> torch.Tensor:
         index = torch.randint(len(train), (batch,), generator=generator)
         pictures = _augment((train[index] + 1) / 2).clamp(0, 1)
         wording = torch.randint(len(CAPTIONS), (10,), generator=generator).tolist()
@@ -149,17 +135,12 @@ def train_digits_clip(steps: int = 2500, batch: int = 128, lr: float = 5e-4, see
         mine = F.one_hot(target, 10).bool()
         text_loss = -(torch.logsumexp(logits.t().masked_fill(~mine.t(), -1e9), 1)
                       - torch.logsumexp(logits.t(), 1))[mine.any(0)].mean()
-        loss = (image_loss + text_loss) / 2
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _cosine(optimizer, lr, step, steps)
-        if on_step is not None:
-            on_step(step, steps, loss.item())
-    model.eval().requires_grad_(False)
+        return (image_loss + text_loss) / 2
+
+    seconds = fit(model, optimizer, steps, lr, batch_loss, on_step, warmup=100)
     facts = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "config": CLIP_CONFIG,
              "held_out_zero_shot_accuracy": round(zero_shot_accuracy(clip, held, held_labels), 4),
-             "seconds": round(time.perf_counter() - start, 1)}
+             "seconds": seconds}
     return clip, facts
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ..checkpoint import (
     KWARGS_KEY,
     CheckpointError,
     build_network,
+    count_indexed,
     read_checkpoint,
     save_safetensors,
     unwrap_state_dict,
@@ -37,23 +37,18 @@ TARGETS = {"VQModel": False, "VQSegmentationModel": False, "EMAVQ": False, "Gumb
 _EMA_BUFFERS = ("quantize.embedding.cluster_size", "quantize.embedding.embed_avg")
 
 
-def _count(tensors: Mapping[str, torch.Tensor], pattern: str) -> int:
-    found = {int(m.group(1)) for key in tensors if (m := re.match(pattern, key))}
-    return max(found) + 1 if found else 0
-
-
 def vqgan_kwargs_from_tensors(tensors: Mapping[str, torch.Tensor], name: str = "the checkpoint") -> dict:
     """:class:`VQModel` arguments read off a taming state_dict's shapes."""
     try:
         ch = tensors["encoder.conv_in.weight"].shape[0]
-        levels = _count(tensors, r"encoder\.down\.(\d+)\.")
+        levels = count_indexed(tensors, r"encoder\.down\.(\d+)\.")
         gumbel = "quantize.proj.weight" in tensors
         codebook = tensors["quantize.embed.weight" if gumbel else "quantize.embedding.weight"]
         z_channels = tensors["decoder.conv_in.weight"].shape[1]
         return dict(
             embed_dim=codebook.shape[1], n_embed=codebook.shape[0], ch=ch,
             ch_mult=[tensors[f"encoder.down.{i}.block.0.conv1.weight"].shape[0] // ch for i in range(levels)],
-            num_res_blocks=_count(tensors, r"encoder\.down\.0\.block\.(\d+)\."),
+            num_res_blocks=count_indexed(tensors, r"encoder\.down\.0\.block\.(\d+)\."),
             attn_levels=[i for i in range(levels) if f"encoder.down.{i}.attn.0.q.weight" in tensors],
             z_channels=z_channels, in_channels=tensors["encoder.conv_in.weight"].shape[1],
             out_ch=tensors["decoder.conv_out.weight"].shape[0],
