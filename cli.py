@@ -155,6 +155,7 @@ def _zoo_main(args: argparse.Namespace) -> int:
             losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k != "step")
             print(f"[{member.name}] step {step}/{total}: {losses}", file=sys.stderr, flush=True)
 
+    out.parent.mkdir(parents=True, exist_ok=True)  # a new family's zoo folder may not exist yet
     facts = member.recipe(out, progress)
     if not args.out:  # record how the committed file was made
         manifest_path = ZOO_DIR / "manifest.json"

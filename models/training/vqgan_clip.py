@@ -58,7 +58,7 @@ def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torc
     return out
 
 
-def train_digits_vqgan(steps: int = 2000, batch: int = 32, lr: float = 1e-3, seed: int = 0,
+def train_digits_vqgan(steps: int = 1500, batch: int = 32, lr: float = 1e-3, seed: int = 0,
                        on_step: StepReport | None = None) -> tuple[VQModel, dict]:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -108,7 +108,7 @@ def _augment(x: torch.Tensor) -> torch.Tensor:
     return x + torch.rand(x.shape[0], 1, 1, 1) * 0.1 * torch.randn_like(x)
 
 
-def train_digits_clip(steps: int = 2500, batch: int = 128, lr: float = 5e-4, seed: int = 0,
+def train_digits_clip(steps: int = 1200, batch: int = 128, lr: float = 5e-4, seed: int = 0,
                       on_step: StepReport | None = None) -> tuple[ClipModel, dict]:
     """Contrastive training against the ten digits' captions: an image's caption must beat the
     other nine digits' (a random wording per digit and step), and each caption must pick out the
