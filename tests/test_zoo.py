@@ -36,8 +36,9 @@ def test_members_are_committed_small_and_recorded(name):
     assert {"steps", "seed", "seconds"} <= set(manifest[name])
 
 
-def test_all_zoo_files_together_stay_under_30_mb():
-    assert sum(p.stat().st_size for p in ZOO_DIR.rglob("*.safetensors")) < 30 * 2**20
+def test_all_zoo_files_together_stay_under_36_mb():
+    # StyleGAN 2.7 MB, super-resolution 17.7 MB, VQGAN + CLIP about 10 MB (CLIP's token table in fp16)
+    assert sum(p.stat().st_size for p in ZOO_DIR.rglob("*.safetensors")) < 36 * 2**20
 
 
 @pytest.mark.parametrize("name", STYLEGAN_MEMBERS)
