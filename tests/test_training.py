@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ganforge.models.stylegan import load_stylegan, save_stylegan
@@ -135,3 +136,21 @@ def test_finetune_gives_the_new_discriminator_a_head_start(tmp_path, data):
     assert [r["step"] for r in seen] == [1, 2] and all(math.isnan(r["loss_G"]) for r in seen)  # no G step
     train(state, *data, TrainConfig(steps=1, batch_size=8, seed=1, d_warmup_steps=2))
     assert any(not torch.equal(v, g_before[k]) for k, v in state.G.state_dict().items())  # then G learns
+
+
+
+def test_cut_mix_gives_each_digit_its_share_of_the_ink():
+    from ganforge.models.training.vqgan_clip import cut_mix
+
+    ink = torch.tensor([0.2, 0.5, 0.9, 0.7, 0.4, 0.3])  # each picture's own level tells its pixels apart
+    pictures = ink.view(-1, 1, 1, 1).expand(-1, 1, 32, 32).clone()
+    labels = torch.tensor([6, 4, 1, 2, 7, 0])
+    mixed, soft = cut_mix(pictures, labels, share=0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(soft.sum(1), torch.ones(6))
+    assert torch.equal(mixed[3:], pictures[3:]) and torch.equal(soft[3:], F.one_hot(labels[3:], 10).float())
+    for picture, shares in zip(mixed[:3], soft[:3], strict=True):
+        expected = torch.zeros(10)
+        for level, digit in zip(ink.tolist(), labels.tolist(), strict=True):
+            expected[digit] = picture[picture == level].sum() / picture.sum()
+        assert torch.allclose(shares, expected, atol=1e-6)
+    assert (soft[:3].max(1).values < 1).any(), "some box should have come from another digit"
