@@ -138,7 +138,6 @@ def test_finetune_gives_the_new_discriminator_a_head_start(tmp_path, data):
     assert any(not torch.equal(v, g_before[k]) for k, v in state.G.state_dict().items())  # then G learns
 
 
-
 def test_cut_mix_gives_each_digit_its_share_of_the_ink():
     from ganforge.models.training.vqgan_clip import cut_mix
 
@@ -154,3 +153,5 @@ def test_cut_mix_gives_each_digit_its_share_of_the_ink():
             expected[digit] = picture[picture == level].sum() / picture.sum()
         assert torch.allclose(shares, expected, atol=1e-6)
     assert (soft[:3].max(1).values < 1).any(), "some box should have come from another digit"
+    _, soft = cut_mix(torch.zeros(2, 1, 32, 32), labels[:2], share=1.0, generator=torch.Generator())
+    assert torch.equal(soft, F.one_hot(labels[:2], 10).float()), "a picture without ink keeps its own label"

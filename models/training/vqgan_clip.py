@@ -132,8 +132,9 @@ def cut_mix(pictures: torch.Tensor, labels: torch.Tensor, share: float, generato
         mixed[i][box] = pictures[donor][box]
         pasted = mixed[i][box].sum()
         kept = mixed[i].sum() - pasted
-        total = (pasted + kept).clamp(min=1e-6)
-        soft[i] = F.one_hot(labels[i], 10) * kept / total + F.one_hot(labels[donor], 10) * pasted / total
+        total = pasted + kept
+        if total > 1e-6:  # a composite without ink keeps its own label rather than none
+            soft[i] = F.one_hot(labels[i], 10) * kept / total + F.one_hot(labels[donor], 10) * pasted / total
     return mixed, soft
 
 
