@@ -75,6 +75,57 @@ def _convert_main(args: argparse.Namespace) -> int:
 
 
 @command
+def _inspect(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("inspect", help="name a model file's family, configuration and folder",
+                                   description="Read a model file safely (nothing in it runs) and say which GANForge "
+                                   "family it belongs to, its configuration and the ComfyUI model folder it goes in; "
+                                   "for a file no family recognises, what it holds and what each family looks for.")
+    parser.add_argument("file")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.set_defaults(handler=_inspect_main)
+
+
+def _inspect_main(args: argparse.Namespace) -> int:
+    import json
+
+    from .models import registry
+    from .models.checkpoint import CheckpointError, read_checkpoint
+
+    try:
+        file = read_checkpoint(args.file, "a model file: .safetensors, .pth, .pt, .ckpt, .bin or .pkl")
+        found = registry.recognise_file(file, args.file)
+    except CheckpointError as error:
+        print(f"ganforge inspect: {error}", file=sys.stderr)
+        return 1
+    if found is None:
+        looks = registry.describe_content(file)
+        if args.json:
+            print(json.dumps({"file": args.file, "family": None, "holds": looks,
+                              "families_expect": {f.name: f.expects for f in registry.families().values()}}))
+        else:
+            print(f"{args.file}: no GANForge family recognises this file.\nIt holds:")
+            print("\n".join(f"  {line}" for line in looks))
+            print("What each family looks for:")
+            print("\n".join(f"  {f.name}: {f.expects}" for f in registry.families().values()))
+        return 1
+    if args.json:
+        print(json.dumps({"file": args.file, "family": found.family, "architecture": found.architecture,
+                          "role": found.role, "folder": f"models/{found.folder}", "loadable": found.loadable,
+                          "summary": found.summary, "config": found.config, "hint": found.hint}, default=str))
+        return 0
+    print(f"{args.file}: {found.summary}")
+    print(f"  family: {found.family} ({found.architecture}, {found.role})")
+    print(f"  folder: models/{found.folder}")
+    if found.config:
+        print(f"  configuration: {json.dumps(found.config, default=str)}")
+    if not found.loadable:
+        print("  GANForge recognises this file but cannot load it yet.")
+    if found.hint:
+        print(f"  note: {found.hint}")
+    return 0
+
+
+@command
 def _train(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a small StyleGAN2 on a folder of pictures",
                                    description="Train (or fine-tune, or resume) a small StyleGAN2 on your pictures "

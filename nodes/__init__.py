@@ -6,9 +6,10 @@ import folder_paths
 from comfy_api.latest import ComfyExtension, io
 
 from ..models import zoo
-from . import clip_guidance, image_tools, stylegan, stylegan_projection, superres, training, video, vqgan
+from . import clip_guidance, image_tools, stylegan, stylegan_projection, superres, training, translation, video, vqgan
 
-NODE_MODULES = [image_tools, stylegan, stylegan_projection, superres, training, video, vqgan, clip_guidance]
+NODE_MODULES = [image_tools, stylegan, stylegan_projection, superres, training, video, vqgan, clip_guidance,
+                translation]
 
 
 def register_zoo_folders() -> None:

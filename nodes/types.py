@@ -43,3 +43,6 @@ CLIP = io.Custom("GANFORGE_CLIP")
 ClipEmbeds = io.Custom("GANFORGE_CLIP_EMBEDS")
 # CLIP with cutout and augmentation settings: how guidance looks at a picture (a GuideSettings).
 ClipGuideSettings = io.Custom("GANFORGE_CLIP_GUIDE")
+
+# A loaded pix2pix / CycleGAN translator, one network per direction (a TranslatorModel).
+Translator = io.Custom("GANFORGE_TRANSLATOR")

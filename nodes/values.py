@@ -120,3 +120,15 @@ class GuideSettings:
     method: str = "latest"
     augments: tuple[str, ...] = ("Af", "Pe", "Ji", "Er")
     noise: float = 0.1
+
+
+@dataclass
+class TranslatorModel:
+    """A ganforge.models.translation.Translator with its file name and ComfyUI's model patcher."""
+
+    translator: object
+    name: str
+    patcher: object | None = None
+
+    def describe(self) -> str:
+        return self.translator.info.describe(self.name)

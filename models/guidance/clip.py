@@ -203,3 +203,39 @@ def save_clip(clip: ClipModel, path: str | os.PathLike) -> None:
     """Save with the configuration and normalisation in the metadata (refuses to overwrite)."""
     save_safetensors(clip.model.state_dict(), path, ARCHITECTURE,
                      {"config": clip.config, "mean": list(clip.mean), "std": list(clip.std)})
+
+
+def _recognise(file, name: str):
+    """The model registry's CLIP recogniser (see ``models/registry.py``)."""
+    from .. import registry
+
+    if file.kind == "safetensors" and ARCH_KEY in file.metadata:
+        if file.metadata[ARCH_KEY] != ARCHITECTURE:
+            return None
+        config = json.loads(file.metadata[KWARGS_KEY])["config"]
+    else:
+        try:
+            tensors = unwrap_state_dict(file.content, name)
+        except CheckpointError:
+            return None
+        if any(key.startswith(("vision_model.", "text_model.")) for key in tensors):
+            return registry.Recognition("clip", "hf-clip", "clip", "a CLIP in Hugging Face transformers' layout",
+                                        loadable=False, hint="GANForge needs an OpenCLIP / OpenAI-layout file "
+                                        "(e.g. open_clip_pytorch_model.bin)")
+        if "visual.conv1.weight" not in tensors or "token_embedding.weight" not in tensors:
+            return None
+        config = clip_config_from_tensors(tensors, name)
+    vision = config["vision_cfg"]
+    summary = (f"a CLIP (ViT, {vision['layers']} layers, width {vision['width']}, {vision['image_size']}px, "
+               f"embedding {config['embed_dim']})")
+    return registry.Recognition("clip", "clip", "clip", summary, config)
+
+
+def _register() -> None:
+    from .. import registry
+
+    registry.register("clip", _recognise, "an OpenCLIP / OpenAI-layout CLIP (visual.conv1, token_embedding) or a "
+                      "GANForge clip .safetensors")
+
+
+_register()

@@ -146,3 +146,45 @@ def save_stylegan(network: torch.nn.Module, path: str | os.PathLike) -> None:
     """Save a generator loaded or built by GANForge as self-describing safetensors."""
     architecture = getattr(network, "architecture", "stylegan2")
     save_safetensors(network.state_dict(), path, architecture, network.init_kwargs)
+
+
+def _recognise(file, name: str):
+    """The model registry's StyleGAN recogniser (see ``models/registry.py``)."""
+    from .. import registry
+
+    content = file.content
+    if file.kind == "safetensors":
+        architecture = file.metadata.get(ARCH_KEY)
+        if architecture not in ARCHITECTURES:
+            return None
+        kwargs = json.loads(file.metadata[KWARGS_KEY])
+    elif file.kind == "pickle":
+        if isinstance(content, tuple) and content and isinstance(content[0], InertObject) \
+                and "tflib" in content[0]._global_name:
+            return registry.Recognition("stylegan", "stylegan2-tf", "stylegan", "a TensorFlow-era StyleGAN pickle",
+                                        loadable=False, hint="convert it with NVlabs' stylegan2-ada-pytorch legacy.py")
+        if not isinstance(content, dict) or not isinstance(content.get("G_ema"), PersistentRecord):
+            return None
+        record = content["G_ema"]
+        architecture = _family(record_state_dict(record))
+        if architecture not in ARCHITECTURES:
+            return None
+        kwargs = _nvlabs_kwargs(record.state.get("_init_kwargs") or {})
+    elif is_rosinality_checkpoint(content):
+        architecture = "stylegan2"
+        kwargs, _ = rosinality_to_nvlabs(content, name)
+    else:
+        return None
+    classes = f", {kwargs['c_dim']} classes" if kwargs.get("c_dim") else ""
+    summary = f"a {architecture} generator, {kwargs.get('img_resolution')}px{classes}"
+    return registry.Recognition("stylegan", architecture, "stylegan", summary, kwargs)
+
+
+def _register() -> None:
+    from .. import registry
+
+    registry.register("stylegan", _recognise, "an NVlabs .pkl with G_ema, a rosinality .pt with g_ema (style.*, "
+                      "input.input), or a GANForge stylegan2 / stylegan3 / dcgan .safetensors")
+
+
+_register()

@@ -279,3 +279,37 @@ def blend_networks(a: torch.nn.Module, b: torch.nn.Module, weight_a: float) -> t
                 value.copy_(weight_a * value + (1.0 - weight_a) * other[key].to(value))
     blended.info = copy.deepcopy(a.info)
     return blended
+
+
+def _recognise(file, name: str):
+    """The model registry's super-resolution recogniser (see ``models/registry.py``)."""
+    from .. import registry
+
+    if file.kind == "safetensors" and ARCH_KEY in file.metadata:
+        architecture = file.metadata[ARCH_KEY]
+        if architecture not in FACTORIES:
+            return None
+        config = json.loads(file.metadata[KWARGS_KEY])
+        folder = "sr3" if architecture == "sr3" else "upscale_models"
+        return registry.Recognition("superres", architecture, folder, f"a GANForge {architecture} network", config)
+    try:
+        tensors = unwrap_state_dict(file.content, name)
+    except CheckpointError:
+        return None
+    detector = next((d for d in DETECTORS if d.matches(tensors)), None)
+    if detector is None:
+        return None
+    _, info = detector.prepare(dict(tensors), name, {})
+    folder = "sr3" if info.is_diffusion else "upscale_models"
+    return registry.Recognition("superres", info.architecture, folder, f"a super-resolution network: "
+                                f"{info.describe(name).split(': ', 1)[1]}", info.kwargs)
+
+
+def _register() -> None:
+    from .. import registry
+
+    registry.register("superres", _recognise, "ESRGAN / BasicSR RRDBNet (conv_first, body.N.rdb1), SRVGGNetCompact "
+                      "(body.N with PReLU), Janspiry SR3 (denoise_fn.downs), or GANForge .safetensors of those")
+
+
+_register()

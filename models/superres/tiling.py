@@ -114,3 +114,17 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
         mode = "reflect" if pad_h < x.shape[-2] and pad_w < x.shape[-1] else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
     return x, pad_h, pad_w
+
+
+def pad_centred(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad both sides of each axis (reflecting where the picture is large enough, else repeating
+    the edge) so that height and width are multiples of ``multiple``; the picture stays in the
+    middle, where a fully convolutional network sees it with context on every side. Returns the
+    padded tensor and the (top, left) offset of the original inside it."""
+    pad_h, pad_w = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
+    top, left = pad_h // 2, pad_w // 2
+    if pad_h or pad_w:
+        pads = (left, pad_w - left, top, pad_h - top)
+        mode = "reflect" if max(pads[:2]) < x.shape[-1] and max(pads[2:]) < x.shape[-2] else "replicate"
+        x = F.pad(x, pads, mode=mode)
+    return x, (top, left)

@@ -135,3 +135,35 @@ def create_vqgan(**kwargs: Any) -> VQModel:
     network = VQModel(**kwargs)
     network.kwargs = dict(kwargs)
     return network
+
+
+def _recognise(file, name: str):
+    """The model registry's VQGAN recogniser (see ``models/registry.py``)."""
+    from .. import registry
+
+    if file.kind == "safetensors" and ARCH_KEY in file.metadata:
+        if file.metadata[ARCH_KEY] != ARCHITECTURE:
+            return None
+        kwargs = json.loads(file.metadata[KWARGS_KEY])
+    else:
+        try:
+            tensors = unwrap_state_dict(file.content, name, drop_prefixes=("loss.", *_EMA_BUFFERS))
+        except CheckpointError:
+            return None
+        if "encoder.conv_in.weight" not in tensors or not any(k.startswith("quantize.") for k in tensors):
+            return None
+        kwargs = vqgan_kwargs_from_tensors(tensors, name)
+    kind = "Gumbel VQGAN" if kwargs.get("gumbel") else "VQGAN"
+    summary = (f"a taming {kind}, f{2 ** (len(kwargs['ch_mult']) - 1)}, codebook {kwargs['n_embed']} x "
+               f"{kwargs['embed_dim']}")
+    return registry.Recognition("vqgan", "vqgan", "vqgan", summary, kwargs)
+
+
+def _register() -> None:
+    from .. import registry
+
+    registry.register("vqgan", _recognise, "a taming-transformers .ckpt (state_dict with encoder.*, decoder.*, "
+                      "quantize.*) or a GANForge vqgan .safetensors")
+
+
+_register()
