@@ -104,7 +104,7 @@ class TranslateImage(io.ComfyNode):
                                      "sees about 100 px around each pixel: 128 keeps tiles within ~2e-3 of the whole "
                                      "picture (without instance norm)."),
             ],
-            outputs=[io.Image.Output("image", tooltip="The translated pictures, the same size as the input.")],
+            outputs=[io.Image.Output("translated", tooltip="The translated pictures, the same size as the input.")],
         )
 
     @classmethod
