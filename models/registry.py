@@ -13,15 +13,16 @@ instead of "unknown file".
 from __future__ import annotations
 
 import importlib
+import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .checkpoint import ARCH_KEY, CheckpointError, CheckpointFile, read_checkpoint
+from .checkpoint import ARCH_KEY, KWARGS_KEY, CheckpointError, CheckpointFile, read_checkpoint
 
 
 @dataclass
@@ -70,6 +71,15 @@ def families() -> dict[str, Family]:
     for module in FAMILY_MODULES:
         importlib.import_module(f"{__package__}.{module}")
     return dict(_FAMILIES)
+
+
+def own_file(file: CheckpointFile, architectures: Iterable[str]) -> tuple[str, dict] | None:
+    """(architecture, constructor kwargs) of a GANForge ``.safetensors`` whose metadata names one of
+    ``architectures``; None for any other file."""
+    architecture = file.metadata.get(ARCH_KEY) if file.kind == "safetensors" else None
+    if architecture not in architectures:
+        return None
+    return architecture, json.loads(file.metadata[KWARGS_KEY])
 
 
 def state_dicts(file: CheckpointFile) -> dict[str, dict[str, torch.Tensor]]:

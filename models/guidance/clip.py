@@ -22,6 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .. import registry
 from ..checkpoint import (
     ARCH_KEY,
     KWARGS_KEY,
@@ -205,14 +206,12 @@ def save_clip(clip: ClipModel, path: str | os.PathLike) -> None:
                      {"config": clip.config, "mean": list(clip.mean), "std": list(clip.std)})
 
 
-def _recognise(file, name: str):
+def _recognise(file, name: str) -> registry.Recognition | None:
     """The model registry's CLIP recogniser (see ``models/registry.py``)."""
-    from .. import registry
-
     if file.kind == "safetensors" and ARCH_KEY in file.metadata:
-        if file.metadata[ARCH_KEY] != ARCHITECTURE:
+        if (own := registry.own_file(file, [ARCHITECTURE])) is None:
             return None
-        config = json.loads(file.metadata[KWARGS_KEY])["config"]
+        config = own[1]["config"]
     else:
         try:
             tensors = unwrap_state_dict(file.content, name)
@@ -231,11 +230,5 @@ def _recognise(file, name: str):
     return registry.Recognition("clip", "clip", "clip", summary, config)
 
 
-def _register() -> None:
-    from .. import registry
-
-    registry.register("clip", _recognise, "an OpenCLIP / OpenAI-layout CLIP (visual.conv1, token_embedding) or a "
-                      "GANForge clip .safetensors")
-
-
-_register()
+registry.register("clip", _recognise, "an OpenCLIP / OpenAI-layout CLIP (visual.conv1, token_embedding) or a "
+                  "GANForge clip .safetensors")

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .. import registry
 from ..checkpoint import (
     ARCH_KEY,
     KWARGS_KEY,
@@ -148,16 +149,13 @@ def save_stylegan(network: torch.nn.Module, path: str | os.PathLike) -> None:
     save_safetensors(network.state_dict(), path, architecture, network.init_kwargs)
 
 
-def _recognise(file, name: str):
+def _recognise(file, name: str) -> registry.Recognition | None:
     """The model registry's StyleGAN recogniser (see ``models/registry.py``)."""
-    from .. import registry
-
     content = file.content
     if file.kind == "safetensors":
-        architecture = file.metadata.get(ARCH_KEY)
-        if architecture not in ARCHITECTURES:
+        if (own := registry.own_file(file, ARCHITECTURES)) is None:
             return None
-        kwargs = json.loads(file.metadata[KWARGS_KEY])
+        architecture, kwargs = own
     elif file.kind == "pickle":
         if isinstance(content, tuple) and content and isinstance(content[0], InertObject) \
                 and "tflib" in content[0]._global_name:
@@ -180,11 +178,5 @@ def _recognise(file, name: str):
     return registry.Recognition("stylegan", architecture, "stylegan", summary, kwargs)
 
 
-def _register() -> None:
-    from .. import registry
-
-    registry.register("stylegan", _recognise, "an NVlabs .pkl with G_ema, a rosinality .pt with g_ema (style.*, "
-                      "input.input), or a GANForge stylegan2 / stylegan3 / dcgan .safetensors")
-
-
-_register()
+registry.register("stylegan", _recognise, "an NVlabs .pkl with G_ema, a rosinality .pt with g_ema (style.*, "
+                  "input.input), or a GANForge stylegan2 / stylegan3 / dcgan .safetensors")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .. import registry
 from ..checkpoint import (
     ARCH_KEY,
     KWARGS_KEY,
@@ -281,15 +282,12 @@ def blend_networks(a: torch.nn.Module, b: torch.nn.Module, weight_a: float) -> t
     return blended
 
 
-def _recognise(file, name: str):
+def _recognise(file, name: str) -> registry.Recognition | None:
     """The model registry's super-resolution recogniser (see ``models/registry.py``)."""
-    from .. import registry
-
     if file.kind == "safetensors" and ARCH_KEY in file.metadata:
-        architecture = file.metadata[ARCH_KEY]
-        if architecture not in FACTORIES:
+        if (own := registry.own_file(file, FACTORIES)) is None:
             return None
-        config = json.loads(file.metadata[KWARGS_KEY])
+        architecture, config = own
         folder = "sr3" if architecture == "sr3" else "upscale_models"
         return registry.Recognition("superres", architecture, folder, f"a GANForge {architecture} network", config)
     try:
@@ -305,11 +303,5 @@ def _recognise(file, name: str):
                                 f"{info.describe(name).split(': ', 1)[1]}", info.kwargs)
 
 
-def _register() -> None:
-    from .. import registry
-
-    registry.register("superres", _recognise, "ESRGAN / BasicSR RRDBNet (conv_first, body.N.rdb1), SRVGGNetCompact "
-                      "(body.N with PReLU), Janspiry SR3 (denoise_fn.downs), or GANForge .safetensors of those")
-
-
-_register()
+registry.register("superres", _recognise, "ESRGAN / BasicSR RRDBNet (conv_first, body.N.rdb1), SRVGGNetCompact "
+                  "(body.N with PReLU), Janspiry SR3 (denoise_fn.downs), or GANForge .safetensors of those")

@@ -9,7 +9,6 @@ direction (``G.*``) or both (``G_A.*``, ``G_B.*``).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 
 from .. import registry
-from ..checkpoint import ARCH_KEY, KWARGS_KEY, CheckpointError, CheckpointFile, build_network, save_safetensors
+from ..checkpoint import CheckpointError, CheckpointFile, build_network, save_safetensors
 from .networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator, set_inference_mode
 from .recognise import (
     FOLDER,
@@ -91,11 +90,15 @@ class Translator:
         return self
 
 
+def _stored_info(stored: dict) -> TranslationInfo:
+    """The descriptor our safetensors' metadata holds."""
+    return TranslationInfo(stored["architecture"], stored["kwargs"], "GANForge", stored.get("kind", "pix2pix"),
+                           tuple(stored.get("domains", ("A", "B"))))
+
+
 def _recognise(file: CheckpointFile, name: str) -> registry.Recognition | None:
-    if file.metadata.get(ARCH_KEY) == ARCHITECTURE:
-        stored = json.loads(file.metadata[KWARGS_KEY])
-        info = TranslationInfo(stored["architecture"], stored["kwargs"], "GANForge", stored.get("kind", "pix2pix"),
-                               tuple(stored.get("domains", ("A", "B"))))
+    if (own := registry.own_file(file, [ARCHITECTURE])) is not None:
+        info = _stored_info(own[1])
         return registry.Recognition("translation", info.architecture, FOLDER, info.describe(name),
                                     {"kind": info.kind, **info.kwargs})
     dicts = registry.state_dicts(file)
@@ -171,10 +174,8 @@ def load_translation(path: str | os.PathLike, device: torch.device | str | None 
     if found.family != "translation" or found.role != "generator" or not found.loadable:
         what = found.hint or f"load it with the {found.family} nodes"
         raise CheckpointError(f"{name} is {found.summary}, not a pix2pix / CycleGAN generator: {what}")
-    if file.metadata.get(ARCH_KEY) == ARCHITECTURE:
-        stored = json.loads(file.metadata[KWARGS_KEY])
-        info = TranslationInfo(stored["architecture"], stored["kwargs"], "GANForge", stored.get("kind", "pix2pix"),
-                               tuple(stored.get("domains", ("A", "B"))))
+    if (own := registry.own_file(file, [ARCHITECTURE])) is not None:
+        info = _stored_info(own[1])
         prefixes = {"A->B": "G_A.", "B->A": "G_B."} if info.kind == "cyclegan" else {"A->B": "G."}
         networks = {direction: _build(info.architecture, info.kwargs,
                                       {k[len(p):]: v for k, v in file.content.items() if k.startswith(p)}, name)

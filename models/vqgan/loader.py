@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from .. import registry
 from ..checkpoint import (
     ARCH_KEY,
     KWARGS_KEY,
@@ -137,14 +138,12 @@ def create_vqgan(**kwargs: Any) -> VQModel:
     return network
 
 
-def _recognise(file, name: str):
+def _recognise(file, name: str) -> registry.Recognition | None:
     """The model registry's VQGAN recogniser (see ``models/registry.py``)."""
-    from .. import registry
-
     if file.kind == "safetensors" and ARCH_KEY in file.metadata:
-        if file.metadata[ARCH_KEY] != ARCHITECTURE:
+        if (own := registry.own_file(file, [ARCHITECTURE])) is None:
             return None
-        kwargs = json.loads(file.metadata[KWARGS_KEY])
+        _, kwargs = own
     else:
         try:
             tensors = unwrap_state_dict(file.content, name, drop_prefixes=("loss.", *_EMA_BUFFERS))
@@ -159,11 +158,5 @@ def _recognise(file, name: str):
     return registry.Recognition("vqgan", "vqgan", "vqgan", summary, kwargs)
 
 
-def _register() -> None:
-    from .. import registry
-
-    registry.register("vqgan", _recognise, "a taming-transformers .ckpt (state_dict with encoder.*, decoder.*, "
-                      "quantize.*) or a GANForge vqgan .safetensors")
-
-
-_register()
+registry.register("vqgan", _recognise, "a taming-transformers .ckpt (state_dict with encoder.*, decoder.*, "
+                  "quantize.*) or a GANForge vqgan .safetensors")
