@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -36,6 +37,22 @@ def test_workflow_has_api_twin_and_thumbnail(path: Path):
     assert thumbnail.is_file(), f"{path.name} has no thumbnail {thumbnail.name}"
     with Image.open(thumbnail) as picture:
         assert picture.format == "JPEG" and min(picture.size) >= 64
+
+
+def _frontend_twins():
+    spec = importlib.util.spec_from_file_location("frontend_twins", PACK_ROOT / "scripts" / "frontend_twins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_workflow_file_is_tidy(path: Path):
+    """No null where the frontend's schema wants a field absent (its "Invalid workflow against zod schema"
+    alert), and a saved view that shows the whole graph: `python scripts/frontend_twins.py --tidy-only`."""
+    workflow = json.loads(path.read_text())
+    assert _frontend_twins().tidy_workflow(workflow) == workflow, \
+        f"{path.name} is not tidy: run `python scripts/frontend_twins.py --tidy-only {path}`"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
