@@ -165,6 +165,75 @@ def _train_main(args: argparse.Namespace) -> int:
 
 
 @command
+def _train_translation(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-translation", help="train a pix2pix or CycleGAN translator on your own pictures",
+        description="Train (or resume) an image-to-image translator with the original recipes of "
+        "junyanz/pytorch-CycleGAN-and-pix2pix. pix2pix (paired): one aligned folder (each picture A|B side by "
+        "side) or two folders whose pictures pair up by file name. CycleGAN (unpaired): two folders, or one with "
+        "trainA and trainB inside. Writes OUT (GANForge .safetensors, loadable by Load Translator), "
+        "OUT's stem + .training.pt (everything needed to resume) and, with --export-junyanz, the original's "
+        "latest_net_G*.pth for its test.py. Existing files are never replaced.")
+    parser.add_argument("kind", choices=["pix2pix", "cyclegan"])
+    parser.add_argument("folders", nargs="+", metavar="FOLDER", help="pix2pix: ALIGNED or A B; cyclegan: A B, or ROOT "
+                        "holding trainA and trainB")
+    parser.add_argument("--out", required=True, help="the .safetensors file to write")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="train until this many steps in all (a resumed run continues up to it)")
+    parser.add_argument("--batch", type=int, help="pictures per step (default 1, the original's)")
+    parser.add_argument("--size", type=int, default=256, help="side of the square crops training sees")
+    parser.add_argument("--load-size", type=int, help="resize to this before cropping (default size*286/256)")
+    parser.add_argument("--preprocess", default="resize_and_crop", choices=["resize_and_crop", "crop", "none"])
+    parser.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--resume", help="a .training.pt file from an earlier run")
+    parser.add_argument("--export-junyanz", metavar="DIR", help="also write latest_net_G.pth (CycleGAN: _G_A, _G_B) "
+                        "here, for the original test.py")
+    parser.add_argument("--arch", help="generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128, unet_32, ... "
+                        "(default: unet_256 for pix2pix, resnet_9blocks for CycleGAN)")
+    parser.add_argument("--ngf", type=int, default=64, help="generator width")
+    parser.add_argument("--ndf", type=int, default=64, help="discriminator width")
+    parser.add_argument("--norm", choices=["batch", "instance", "none"], help="default: batch (pix2pix), instance "
+                        "(CycleGAN)")
+    parser.add_argument("--dropout", action=argparse.BooleanOptionalAction, help="default: on for pix2pix, off for "
+                        "CycleGAN")
+    parser.add_argument("--input-nc", type=int, default=3, choices=[1, 3], help="channels of A pictures")
+    parser.add_argument("--output-nc", type=int, default=3, choices=[1, 3], help="channels of B pictures")
+    parser.add_argument("--gan-mode", choices=["vanilla", "lsgan"], help="default: vanilla (pix2pix), lsgan (CycleGAN)")
+    parser.add_argument("--schedule-steps", type=int, help="where the learning-rate schedule ends (default --steps); "
+                        "give the final count when you mean to stop early and resume")
+    parser.add_argument("--decay-steps", type=int, help="the last steps of the schedule that decay the learning rate "
+                        "linearly (default half)")
+    parser.add_argument("--device", help="cpu (default) or cuda")
+    parser.set_defaults(handler=_train_translation_main)
+
+
+def _train_translation_main(args: argparse.Namespace) -> int:
+    import json
+
+    from .models.translation.training import TranslationTrainingError, run_translation_training
+
+    if len(args.folders) > 2:
+        print("ganforge train-translation: give one or two folders", file=sys.stderr)
+        return 1
+    a, b = [*args.folders, None][:2]
+    recipe = {k: v for k, v in (("gan_mode", args.gan_mode), ("decay_steps", args.decay_steps)) if v is not None}
+    try:
+        facts = run_translation_training(
+            args.kind, a, b, args.out, steps=args.steps, batch=args.batch, seed=args.seed, architecture=args.arch,
+            ngf=args.ngf, ndf=args.ndf, norm=args.norm, dropout=args.dropout, input_nc=args.input_nc,
+            output_nc=args.output_nc, crop_size=args.size, load_size=args.load_size, preprocess=args.preprocess,
+            flip=not args.no_flip, schedule_steps=args.schedule_steps, resume=args.resume,
+            export_junyanz_dir=args.export_junyanz, device=args.device,
+            report=lambda line: print(line, file=sys.stderr, flush=True), **recipe)
+    except (TranslationTrainingError, FileExistsError, FloatingPointError) as error:
+        print(f"ganforge train-translation: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(facts))
+    return 0
+
+
+@command
 def _zoo(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("zoo", help="the bundled small models: list, retrain, measure",
                                    description="The zoo: small models trained by GANForge itself on data that "
@@ -190,6 +259,11 @@ def _zoo_main(args: argparse.Namespace) -> int:
         print(f"ganforge zoo: unknown member {args.name!r}; known: {', '.join(REGISTRY)}", file=sys.stderr)
         return 2
     member = REGISTRY[args.name]
+    if args.action == "eval" and member.folder == "translation":
+        from .models.training.translation_digits import measure_member
+
+        print(json.dumps({"name": member.name, **measure_member(member.path)}))
+        return 0
     if args.action == "eval":
         from .models.stylegan import load_stylegan
         from .models.training.evaluate import class_accuracy
@@ -215,6 +289,19 @@ def _zoo_main(args: argparse.Namespace) -> int:
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     print(json.dumps({"written": str(out), **facts}))
     return 0
+
+
+@command
+def _doctor(subparsers: argparse._SubParsersAction) -> None:
+    from .headless.doctor import add_doctor_arguments, doctor_main
+
+    parser = subparsers.add_parser("doctor", help="check the set-up: ComfyUI, torch and devices, model folders, zoo",
+                                   description="Say what a user needs to know when something is off: which ComfyUI "
+                                   "is used and its version, torch and its devices, the model folders GANForge lists "
+                                   "and what each file in them is (files in the wrong folder are named), the zoo, the "
+                                   "frontend. Changes nothing. Exit status 1 when something needs fixing.")
+    add_doctor_arguments(parser)
+    parser.set_defaults(handler=doctor_main)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from ganforge.models.zoo import REGISTRY, ZOO_DIR
 STYLEGAN_MEMBERS = [name for name, member in REGISTRY.items() if member.folder == "stylegan"]
 SR_MEMBERS = [name for name, member in REGISTRY.items() if member.folder in ("upscale_models", "sr3")]
 GUIDANCE_MEMBERS = ["digits-vqgan-f4", "digits-clip"]
+TRANSLATION_MEMBERS = [name for name, member in REGISTRY.items() if member.folder == "translation"]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def parent():
     return load_stylegan(REGISTRY["digits-sg2-cond"].path)
 
 
-@pytest.mark.parametrize("name", STYLEGAN_MEMBERS + SR_MEMBERS + GUIDANCE_MEMBERS)
+@pytest.mark.parametrize("name", STYLEGAN_MEMBERS + SR_MEMBERS + GUIDANCE_MEMBERS + TRANSLATION_MEMBERS)
 def test_members_are_committed_small_and_recorded(name):
     member = REGISTRY[name]
     assert member.path.is_file(), f"{member.path} is missing: python -m ganforge zoo train {name}"
@@ -37,7 +38,8 @@ def test_members_are_committed_small_and_recorded(name):
 
 
 def test_all_zoo_files_together_stay_under_36_mb():
-    # StyleGAN 2.7 MB, super-resolution 17.7 MB, VQGAN + CLIP about 10 MB (CLIP's token table in fp16)
+    # StyleGAN 2.7 MB, super-resolution 17.7 MB, VQGAN + CLIP about 10 MB (CLIP's token table in fp16),
+    # translation 3 MB
     assert sum(p.stat().st_size for p in ZOO_DIR.rglob("*.safetensors")) < 36 * 2**20
 
 
@@ -142,3 +144,35 @@ def test_digits_vqgan_and_clip_are_what_the_manifest_says():
     assert accuracy == pytest.approx(manifest["digits-clip"]["held_out_zero_shot_accuracy"], abs=2e-3)
     assert accuracy >= 0.9
     assert manifest["digits-clip"]["guided_digit_rate"]["rate"] >= 0.7
+
+
+@pytest.mark.parametrize("name", TRANSLATION_MEMBERS)
+def test_translation_members_meet_their_goals_on_held_out_digits(name):
+    """Reproduces the manifest's held-out measurements (eval mode) and checks the goals: the
+    classifier reads the digit's class after translation in >= 90% of held-out digits; thin->bold
+    adds ink (mean of (x+1)/2) by the stated factor; thin->bold->thin returns within the stated L1."""
+    import time
+
+    from ganforge.models.training.translation_digits import GOALS, measure_cyclegan, measure_pix2pix
+    from ganforge.models.translation import load_translation, translate
+
+    translator = load_translation(REGISTRY[name].path, mode="eval")
+    facts = json.loads((ZOO_DIR / "manifest.json").read_text())[name]
+    assert facts["goals"] == GOALS
+    cyclegan = translator.info.kind == "cyclegan"
+    measured = measure_cyclegan(translator) if cyclegan else measure_pix2pix(translator)
+    for key, value in measured.items():
+        if isinstance(value, float):
+            assert value == pytest.approx(facts["measured"][key], abs=2 / 360 if "rate" in key else 2e-3), key
+    if cyclegan:
+        assert measured["thin2bold_class_rate"] >= GOALS["class_rate_at_least"]
+        assert measured["ink_factor_thin2bold"] >= GOALS["ink_factor_at_least"]
+        assert measured["round_trip_l1"] <= GOALS["round_trip_l1_at_most"]
+    else:
+        assert measured["edges2digit_class_rate"] >= GOALS["class_rate_at_least"]
+        assert measured["classifier_on_edge_maps"] < 0.5  # the edge maps alone do not read as the digit
+    picture = torch.zeros(1, 1, 32, 32) - 1
+    started = time.perf_counter()
+    for network in translator.networks.values():
+        translate(network, translator.info, picture)
+    assert time.perf_counter() - started < 1.0  # a 32 px translation is quick enough for the CI's workflows

@@ -33,15 +33,10 @@ def image_folder(folder: str | os.PathLike, resolution: int, channels: int = 3) 
     """Every readable picture in ``folder`` (recursively), centre-cropped and resized to
     ``resolution``, as ``[-1, 1]`` NCHW. Returns the images and notices about what was skipped or
     resized. Raises ``ValueError`` when nothing usable is found."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     notices, pictures, sizes = [], [], set()
-    for path in files:
+    for path in picture_files(folder):
         try:
-            with Image.open(path) as picture:
-                picture = picture.convert("RGB" if channels == 3 else "L")
+            picture = open_picture(path, channels)
         except (UnidentifiedImageError, OSError) as error:
             notices.append(f"skipped {path.name}: {error}")
             continue
@@ -56,3 +51,25 @@ def image_folder(folder: str | os.PathLike, resolution: int, channels: int = 3) 
     if sizes != {(resolution, resolution)}:
         notices.append(f"pictures of {len(sizes)} size(s) were centre-cropped and resized to {resolution}px")
     return torch.stack(pictures), notices
+
+
+def picture_files(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """The picture files (by suffix) in ``folder``, sorted; ``ValueError`` if it is not a folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def open_picture(path: str | os.PathLike, channels: int = 3) -> Image.Image:
+    """A picture file read completely and converted to RGB (3 channels) or gray (1). Raises
+    ``UnidentifiedImageError`` / ``OSError`` for a file that is not a readable picture."""
+    with Image.open(path) as picture:
+        return picture.convert("RGB" if channels == 3 else "L")
+
+
+def picture_to_uint8(picture: Image.Image) -> torch.Tensor:
+    """A PIL picture as a ``[C, H, W]`` uint8 tensor (C = 1 for gray, 3 for RGB)."""
+    array = np.asarray(picture, dtype=np.uint8)
+    return torch.from_numpy(array.reshape(picture.height, picture.width, -1).copy()).permute(2, 0, 1).contiguous()

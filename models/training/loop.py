@@ -1,10 +1,16 @@
-"""The optimisation loop the small training recipes share (super-resolution, VQGAN, CLIP)."""
+"""What the training loops share: the optimisation loop of the small recipes (super-resolution,
+VQGAN, CLIP), and the pieces that make GAN runs resumable (per-step seeds, the divergence check,
+state files that ``torch.load(weights_only=True)`` reads) for the StyleGAN trainer and the
+translation trainer."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -41,3 +47,59 @@ def fit(module: torch.nn.Module, optimizer: torch.optim.Optimizer, steps: int, l
             on_step(step, steps, loss.item())
     module.eval().requires_grad_(False)
     return round(time.perf_counter() - start, 1)
+
+
+def step_seed(seed: int, step: int) -> int:
+    """The seed of one training step. Every step draws from its own seed, so a run resumed at any
+    step continues exactly like an unbroken one."""
+    return seed * 1_000_003 + step
+
+
+def seed_step(seed: int, step: int, *generators: torch.Generator) -> int:
+    """Reset ``generators`` to the step's seed; returns that seed."""
+    value = step_seed(seed, step)
+    for generator in generators:
+        generator.manual_seed(value)
+    return value
+
+
+@contextmanager
+def seeded_step(seed: int, step: int, *generators: torch.Generator,
+                device: torch.device | str | None = None) -> Iterator[int]:
+    """:func:`seed_step`, and the global random state (what dropout draws from) seeded the same way
+    for the duration of the step, on a fork: the caller's global state is left as it was."""
+    value = seed_step(seed, step, *generators)
+    device = torch.device(device) if device is not None else None
+    devices = [device] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(value)
+        yield value
+
+
+def check_finite(step: int, record: Mapping[str, float], may_be_nan: tuple[str, ...] = ()) -> None:
+    """Raise ``FloatingPointError`` when a loss of the step is not finite (``may_be_nan``: losses
+    that are NaN on purpose, e.g. for a step that skipped them)."""
+    if not all(math.isfinite(v) for k, v in record.items() if not (k in may_be_nan and math.isnan(v))):
+        raise FloatingPointError(f"training diverged at step {step} ({record}); lower the learning rate")
+
+
+def write_state_file(data: dict, path: str | os.PathLike) -> None:
+    """Write a training state (tensors, numbers, strings, containers: what ``weights_only`` loading
+    admits) through ``<path>.partial`` and an atomic rename, so no half-written file is ever seen."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        torch.save(data, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def read_state_file(path: str | os.PathLike, format_name: str, made_by: str) -> dict:
+    """A state file written by :func:`write_state_file` with ``data["format"] == format_name``,
+    read with ``weights_only=True`` (nothing in it runs). ``made_by`` names the command that
+    writes such files, for the error message."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(data, dict) or data.get("format") != format_name:
+        raise ValueError(f"{Path(path).name} is not a GANForge training state (made by {made_by})")
+    return data

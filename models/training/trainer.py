@@ -8,16 +8,15 @@ after every step (progress, previews, interruption: raise from it to stop).
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .augment import augment
+from .loop import check_finite, read_state_file, seed_step, write_state_file
 
 
 @dataclass
@@ -88,8 +87,7 @@ def train(state: TrainState, images: torch.Tensor, labels: torch.Tensor | None, 
 
     for _ in range(config.steps):
         # Every step draws from its own seed, so a resumed run continues exactly like an unbroken one.
-        rng.manual_seed(config.seed * 1_000_003 + state.step)
-        noise_rng.manual_seed(config.seed * 1_000_003 + state.step)
+        seed_step(config.seed, state.step, rng, noise_rng)
         # Discriminator: real vs. (detached) fake, with R1 on the real logits every few steps.
         real, c_real = pick(batch)
         z, c_fake = latents(batch)
@@ -139,8 +137,7 @@ def train(state: TrainState, images: torch.Tensor, labels: torch.Tensor | None, 
 
 
 def _finish_step(state: TrainState, record: dict, on_step: Callable[[TrainState, dict], None] | None) -> None:
-    if not all(math.isfinite(v) for k, v in record.items() if not (k == "loss_G" and math.isnan(v))):
-        raise FloatingPointError(f"training diverged at step {state.step} ({record}); lower the learning rate")
+    check_finite(state.step, record, may_be_nan=("loss_G",))  # NaN: a discriminator warm-up step
     state.history.append(record)
     if on_step is not None:
         on_step(state, record)
@@ -155,9 +152,7 @@ def load_training_state(path: str | os.PathLike, config: TrainConfig) -> TrainSt
     from ..stylegan.loader import ARCHITECTURES
     from .discriminator import Discriminator
 
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(data, dict) or data.get("format") != "ganforge-training-1":
-        raise ValueError(f"{Path(path).name} is not a GANForge training state (made by `ganforge train`)")
+    data = read_state_file(path, "ganforge-training-1", "`ganforge train`")
     G = ARCHITECTURES[data["architecture"]](**data["G_kwargs"])
     G.architecture = data["architecture"]
     G.load_state_dict(data["G"])
@@ -173,7 +168,6 @@ def load_training_state(path: str | os.PathLike, config: TrainConfig) -> TrainSt
 
 def save_training_state(state: TrainState, config: TrainConfig, path: str | os.PathLike) -> None:
     """Everything needed to resume, in a file ``torch.load(weights_only=True)`` reads (no code)."""
-    path = Path(path)
     data = {
         "format": "ganforge-training-1",
         "architecture": state.G.architecture,
@@ -187,6 +181,4 @@ def save_training_state(state: TrainState, config: TrainConfig, path: str | os.P
         "step": state.step,
         "config": asdict(config),
     }
-    partial = path.with_name(path.name + ".partial")
-    torch.save(data, partial)
-    os.replace(partial, path)
+    write_state_file(data, path)

@@ -1,0 +1,279 @@
+"""Training pix2pix / CycleGAN: resume equals an unbroken run bit for bit, the files load (ours and
+the junyanz export), bad pictures and folders are named, the CLI works end to end, nothing is
+replaced."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from ganforge.models.training.loop import read_state_file
+from ganforge.models.translation import DIRECTIONS, load_translation, translate
+from ganforge.models.translation.networks import ResnetGenerator, UnetGenerator
+from ganforge.models.translation.training import (
+    STATE_FORMAT,
+    ImagePool,
+    TranslationConfig,
+    TranslationData,
+    TranslationTrainingError,
+    generator_kwargs,
+    inference,
+    load_translation_data,
+    new_translation_state,
+    preview,
+    run_translation_training,
+    train_translation,
+)
+
+QUIET = {"report": lambda line: None}
+TINY = {"ngf": 4, "ndf": 4, "input_nc": 1, "output_nc": 1, "crop_size": 32, "batch": 2, "seed": 3, **QUIET}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The networks here are tiny: a second thread only adds synchronisation (5x slower on a busy 2-core runner)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(6, 1, 36, 36, generator=generator) * 2 - 1
+    return a, -a.flip(-2)
+
+
+def states_equal(first: str, second: str) -> None:
+    one, two = (read_state_file(p, STATE_FORMAT, "test") for p in (first, second))
+    assert one["step"] == two["step"]
+    for group in ("generators", "discriminators", "pools"):
+        for name, value in one[group].items():
+            tensors = value.items() if isinstance(value, dict) else [("", value)]
+            for key, tensor in tensors:
+                other = two[group][name][key] if key else two[group][name]
+                assert torch.equal(tensor, other), (group, name, key)
+    for optimizer in ("g_optimizer", "d_optimizer"):
+        for index, values in one[optimizer]["state"].items():
+            for key, tensor in values.items():
+                assert torch.equal(tensor, two[optimizer]["state"][index][key]), (optimizer, index, key)
+
+
+@pytest.mark.parametrize(("kind", "architecture", "settings"), [
+    # unet_64 has one 8*ngf level with dropout (pix2pix's default), drawn from the global random state
+    ("pix2pix", "unet_64", {"crop_size": 64}),
+    # a 2-picture history pool: full after the first step, swapping from the second on
+    ("cyclegan", "resnet_2blocks", {"pool_size": 2}),
+])
+def test_resume_continues_exactly_like_an_unbroken_run(tmp_path, pictures, kind, architecture, settings):
+    a, b = (torch.nn.functional.interpolate(x, size=72) if architecture == "unet_64" else x for x in pictures)
+    run = {**TINY, **settings, "architecture": architecture}
+    before = torch.random.get_rng_state()
+    whole = run_translation_training(kind, a, b, tmp_path / "whole.safetensors", steps=5, **run)
+    assert torch.equal(torch.random.get_rng_state(), before), "training leaves the global random state alone"
+    first = run_translation_training(kind, a, b, tmp_path / "first.safetensors", steps=3, schedule_steps=5, **run)
+    resumed = run_translation_training(kind, a, b, tmp_path / "resumed.safetensors", steps=5, resume=first["state"],
+                                       **{k: v for k, v in run.items() if k not in ("batch", "seed")})
+    assert (first["steps"], resumed["steps"], resumed["steps_run"]) == (3, 5, 2)
+    states_equal(whole["state"], resumed["state"])
+    ours = [load_translation(tmp_path / f"{name}.safetensors", mode="eval") for name in ("whole", "resumed")]
+    for direction, network in ours[0].networks.items():
+        for (key, value), other in zip(network.state_dict().items(), ours[1].networks[direction].state_dict().values(),
+                                       strict=True):
+            assert torch.equal(value, other), key
+    if kind == "cyclegan":
+        pools = read_state_file(whole["state"], STATE_FORMAT, "test")["pools"]
+        assert {name: tuple(pool.shape) for name, pool in pools.items()} == {"fake_A": (2, 1, 32, 32),
+                                                                             "fake_B": (2, 1, 32, 32)}
+
+
+@pytest.mark.parametrize(("kind", "architecture", "factory"), [
+    ("pix2pix", "unet_32", UnetGenerator),
+    ("cyclegan", "resnet_2blocks", ResnetGenerator),
+])
+def test_trained_files_load_and_the_junyanz_export_gives_the_same_output(tmp_path, pictures, kind, architecture,
+                                                                       factory):
+    a, b = pictures
+    export = tmp_path / "junyanz"
+    facts = run_translation_training(kind, a, b, tmp_path / "t.safetensors", steps=2, architecture=architecture,
+                                     export_junyanz_dir=export, **TINY)
+    assert facts["images_per_second"] > 0 and facts["steps"] == 2
+    ours = load_translation(tmp_path / "t.safetensors", mode="eval")
+    assert ours.info.kind == kind and ours.info.kwargs == facts["kwargs"]
+    names = ["latest_net_G_A.pth", "latest_net_G_B.pth"] if kind == "cyclegan" else ["latest_net_G.pth"]
+    assert sorted(p.name for p in export.iterdir()) == names
+    fresh_keys = list(factory(**facts["kwargs"]).state_dict())
+    for name in names:
+        raw = torch.load(export / name, weights_only=True)
+        assert list(raw) == fresh_keys  # a plain state_dict with the original's names, in its order
+    theirs = load_translation(export / names[0], mode="eval")  # a G_A brings its G_B partner along
+    assert set(theirs.networks) == set(ours.networks)
+    x = a[:2, :, :32, :32]
+    for direction in ours.networks:
+        mine = translate(ours.network(direction), ours.info, x).image
+        original = translate(theirs.network(direction), theirs.info, x).image
+        assert torch.equal(mine, original), direction
+
+
+def write_pictures(folder, names, size=(32, 32), mode="L", seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator().manual_seed(seed)
+    for name in names:
+        channels = 3 if mode == "RGB" else 1
+        array = torch.randint(0, 256, (size[1], size[0], channels), generator=generator, dtype=torch.uint8)
+        Image.fromarray(array.squeeze(-1).numpy(), mode).save(folder / name)
+
+
+def test_aligned_pictures_split_into_a_and_b_and_pairs_crop_and_flip_together(tmp_path):
+    folder = tmp_path / "aligned"
+    folder.mkdir()
+    for i in range(3):
+        left = Image.new("L", (40, 40), 10 * i)
+        picture = Image.new("L", (80, 40))
+        picture.paste(left, (0, 0))
+        picture.paste(Image.linear_gradient("L").resize((40, 40)), (40, 0))
+        picture.save(folder / f"{i}.png")
+    data = load_translation_data("pix2pix", folder, None, 1, 1, crop_size=32, preprocess="crop")
+    assert data.a.shape == data.b.shape == (3, 1, 40, 40) and data.paired
+    assert [int(data.a[i].float().mean()) for i in range(3)] == [0, 10, 20]
+    # B is a vertical gradient; the same crop of A and B: B's rows say where the crop started
+    paired = TranslationData(data.b, data.b, True, 32)
+    one, two = paired.sample(torch.Generator().manual_seed(1), 8)
+    assert torch.equal(one, two)
+    load = load_translation_data("pix2pix", folder, None, 1, 1, crop_size=32)  # resize_and_crop, 286/256
+    assert load.a.shape[-1] == 36
+
+
+def test_bad_folders_are_named(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(TranslationTrainingError, match="holds no pictures"):
+        load_translation_data("pix2pix", empty, None)
+    with pytest.raises(TranslationTrainingError, match="is not a folder"):
+        load_translation_data("cyclegan", tmp_path / "missing", empty)
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_pictures(a, ["1.png", "2.png", "3.png", "only_a.png"])
+    write_pictures(b, ["1.jpg", "2.png", "3.png", "only_b.png"])
+    with pytest.raises(TranslationTrainingError, match=r"pair up by file name.*only_a\.png.*only_b\.png"):
+        load_translation_data("pix2pix", a, b, 1, 1, 32)
+    (a / "only_a.png").unlink()
+    (b / "only_b.png").unlink()
+    assert load_translation_data("pix2pix", a, b, 1, 1, 32).a.shape == (3, 1, 36, 36)  # 1.png pairs with 1.jpg
+    odd = tmp_path / "odd"
+    write_pictures(odd, ["x.png"], size=(65, 32))
+    with pytest.raises(TranslationTrainingError, match=r"odd width.*x\.png \(65x32\)"):
+        load_translation_data("pix2pix", odd, None, 1, 1, 32)
+    mixed = tmp_path / "mixed"
+    write_pictures(mixed, ["small.png"], size=(64, 32))
+    write_pictures(mixed, ["big.png"], size=(96, 48), seed=1)
+    load_translation_data("pix2pix", mixed, None, 1, 1, 32)  # resized: sizes do not matter
+    with pytest.raises(TranslationTrainingError, match="pictures of 2 sizes"):
+        load_translation_data("pix2pix", mixed, None, 1, 1, 32, preprocess="crop")
+    with pytest.raises(TranslationTrainingError, match="trainA and trainB"):
+        load_translation_data("cyclegan", a, None)
+    with pytest.raises(TranslationTrainingError, match="smaller than the 64 px crops"):
+        load_translation_data("cyclegan", a, b, 1, 1, 64, preprocess="crop")
+
+
+def test_bad_settings_are_named_and_nothing_is_replaced(tmp_path, pictures):
+    a, b = pictures
+    with pytest.raises(TranslationTrainingError, match="multiples of 32"):
+        run_translation_training("pix2pix", a, b, tmp_path / "x.safetensors", architecture="unet_32",
+                                 **{**TINY, "crop_size": 36})
+    with pytest.raises(TranslationTrainingError, match="unknown generator"):
+        run_translation_training("pix2pix", a, b, tmp_path / "x.safetensors", architecture="unet_33", **TINY)
+    with pytest.raises(TranslationTrainingError, match="too small for the 3-layer PatchGAN"):
+        run_translation_training("cyclegan", a[..., :16, :16], b[..., :16, :16], tmp_path / "x.safetensors",
+                                 architecture="resnet_1blocks", **{**TINY, "crop_size": 16})
+    facts = run_translation_training("cyclegan", a, b, tmp_path / "c.safetensors", steps=1,
+                                     architecture="resnet_1blocks", **TINY)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(TranslationTrainingError, match="never replaced"):
+        run_translation_training("cyclegan", a, b, tmp_path / "c.safetensors", steps=1, architecture="resnet_1blocks",
+                                 **TINY)
+    with pytest.raises(TranslationTrainingError, match="trains cyclegan, not pix2pix"):
+        run_translation_training("pix2pix", a, b, tmp_path / "p.safetensors", steps=2, resume=facts["state"], **TINY)
+    with pytest.raises(TranslationTrainingError, match="already at step 1"):
+        run_translation_training("cyclegan", a, b, tmp_path / "r.safetensors", steps=1, resume=facts["state"], **TINY)
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(TranslationTrainingError, match="not a GANForge training state"):
+        run_translation_training("cyclegan", a, b, tmp_path / "r.safetensors", steps=2, resume=tmp_path / "other.pt",
+                                 **TINY)
+    (tmp_path / "other.pt").unlink()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_interrupt_leaves_no_files(tmp_path, pictures):
+    def stop(step, total, record, translator):
+        assert total == 4 and translator.info.kind == "pix2pix"
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_translation_training("pix2pix", *pictures, tmp_path / "out" / "t.safetensors", steps=4,
+                                 architecture="unet_32", export_junyanz_dir=tmp_path / "out", on_step=stop, **TINY)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_preview_leaves_the_training_untouched(pictures):
+    config = TranslationConfig(kind="pix2pix", steps=4, batch_size=2)
+    architecture, kwargs = generator_kwargs("unet_64", 1, 1, 4, "batch", True)
+    state = new_translation_state(architecture, kwargs, config, ndf=4)
+    a, b = (torch.nn.functional.interpolate(x, size=64) for x in pictures)
+    data = TranslationData(a, b, True, 64)
+    train_translation(state, data, config, until=1)
+    network = state.translator.networks[DIRECTIONS[0]]
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    picture = preview(state.translator, a[:2])
+    assert picture.shape == (2, 1, 64, 64)
+    assert network.training and all(m.training for m in network.modules())
+    assert all(torch.equal(v, before[k]) for k, v in network.state_dict().items())
+    with inference(state.translator):
+        assert not network.training
+    assert network.training
+
+
+def test_the_recipes_are_the_originals():
+    pix2pix, cyclegan = TranslationConfig(kind="pix2pix"), TranslationConfig(kind="cyclegan")
+    assert (pix2pix.gan_mode, pix2pix.pool_size, pix2pix.lambda_l1) == ("vanilla", 0, 100.0)
+    assert (cyclegan.gan_mode, cyclegan.pool_size, cyclegan.lambda_a, cyclegan.lambda_identity) == ("lsgan", 50, 10.0,
+                                                                                                     0.5)
+    # 100 constant + 100 decaying "epochs": 1 - max(0, epoch + 1 - 100) / 101
+    schedule = TranslationConfig(steps=200, lr=1.0)
+    assert [schedule.lr_at(s) for s in (0, 99, 100, 199)] == [1.0, 1.0, 1 - 1 / 101, 1 - 100 / 101]
+    pool, generator = ImagePool(2), torch.Generator().manual_seed(0)
+    first = torch.zeros(2, 1, 2, 2)
+    assert torch.equal(pool.query(first, generator), first) and len(pool.images) == 2
+    returned = torch.cat([pool.query(torch.full((1, 1, 2, 2), float(i + 1)), generator) for i in range(40)])
+    assert (returned == 0).any() and (returned != 0).any()  # stored ones come back about half the time
+
+
+def test_the_cli_trains_exports_and_refuses_to_replace(tmp_path, capsys):
+    from ganforge.cli import main
+
+    aligned = tmp_path / "aligned"
+    write_pictures(aligned, [f"{i}.png" for i in range(3)], size=(64, 32), mode="RGB")
+    out = tmp_path / "model.safetensors"
+    common = ["--size", "32", "--load-size", "32", "--ngf", "4", "--ndf", "4", "--batch", "2"]
+    assert main(["train-translation", "pix2pix", str(aligned), "--out", str(out), "--steps", "2", "--arch", "unet_32",
+                 "--export-junyanz", str(tmp_path / "junyanz"), *common]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["steps"] == 2 and facts["images_per_second"] > 0
+    assert load_translation(out).info.kwargs["num_downs"] == 5
+    assert load_translation(tmp_path / "junyanz" / "latest_net_G.pth").info.kwargs["ngf"] == 4
+    before = out.read_bytes()
+    assert main(["train-translation", "pix2pix", str(aligned), "--out", str(out), "--steps", "2", *common]) == 1
+    assert "never replaced" in capsys.readouterr().err and out.read_bytes() == before
+    root = tmp_path / "horses"
+    write_pictures(root / "trainA", ["a1.png", "a2.png"], mode="RGB")
+    write_pictures(root / "trainB", ["b1.png", "b2.png", "b3.png"], mode="RGB", seed=1)
+    assert main(["train-translation", "cyclegan", str(root), "--out", str(tmp_path / "cycle.safetensors"),
+                 "--steps", "1", "--arch", "resnet_1blocks", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"] == {"A": 2, "B": 3}
+    assert main(["train-translation", "cyclegan", str(root / "trainA"), "--out", str(tmp_path / "x.safetensors"),
+                 *common]) == 1
+    assert "trainA and trainB" in capsys.readouterr().err
