@@ -101,3 +101,47 @@ def test_bad_inputs_name_the_node_and_the_fix_and_the_server_keeps_serving(comfy
         assert "Traceback" not in message
     outcome = comfy.client.execute(graph("pair/latest_net_G_B.pth"), timeout=120)
     assert outcome.status == "success", outcome.error
+
+
+def train_graph(**inputs) -> dict:
+    settings = dict(kind="cyclegan", data_a="digits", data_b="", name="tiny-thin2bold", architecture="resnet_6blocks",
+                    ngf=4, size=32, steps=3, batch_size=2, seed=1, preview_every=1, export_junyanz=True)
+    settings.update(inputs)
+    return {
+        "1": {"class_type": "GANForgeTrainTranslator", "inputs": settings},
+        "2": {"class_type": "LoadImage", "inputs": {"image": "translate_me.png"}},
+        "3": {"class_type": "GANForgeTranslateImage", "inputs": {"image": ["2", 0], "translator": ["1", 0],
+                                                                 "direction": "B->A", "mode": "eval", "seed": 0,
+                                                                 "tile": 0, "overlap": 8}},
+        "8": {"class_type": "PreviewImage", "inputs": {"images": ["1", 2]}},
+        "9": {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}},
+    }
+
+
+def test_train_translator_writes_a_loadable_pair_and_never_replaces(comfy, models, picture):
+    first = comfy.client.execute(train_graph(), timeout=300)
+    assert first.status == "success", first.error
+    written = models / "tiny-thin2bold.safetensors"
+    translator = load_translation(written)
+    assert translator.info.kind == "cyclegan" and translator.info.kwargs["n_blocks"] == 6
+    assert image_of(comfy, first, "9").shape == (22, 30, 3)  # the gray network on an RGB picture, both ways
+    assert image_of(comfy, first, "8").shape[0] > 32  # A pictures over their translation
+    exported = sorted((comfy.output / "ganforge" / "tiny-thin2bold_junyanz").glob("*.pth"))
+    assert [p.name for p in exported] == ["latest_net_G_A.pth", "latest_net_G_B.pth"]
+    before = written.read_bytes()
+    second = comfy.client.execute(train_graph(seed=2), timeout=300)
+    assert second.status == "success", second.error
+    assert written.read_bytes() == before and (models / "tiny-thin2bold_2.safetensors").is_file()
+
+
+def test_train_translator_bad_data_is_a_clear_error(comfy, models, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for inputs, words in (({"data_a": str(empty), "kind": "pix2pix"}, "empty"),
+                          ({"data_a": ""}, "data_a is empty")):
+        outcome = comfy.client.execute(train_graph(**inputs), timeout=120)
+        assert outcome.status == "error"
+        assert outcome.error["node_type"] == "GANForgeTrainTranslator"
+        message = outcome.error["exception_message"]
+        assert words in message.lower() or words in message, message
+        assert "Fix:" in message
