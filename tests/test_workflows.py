@@ -116,11 +116,14 @@ def test_execution_error_exits_nonzero_naming_the_node(comfy, tmp_path: Path):
 
 
 def test_cli_starts_and_stops_its_own_server(tmp_path: Path):
-    """The README's main job: no --server, so the embedded ComfyUI is started and stopped."""
-    result = run_cli(str(WORKFLOWS / "api" / "noise_contact_sheet.json"), "--out", str(tmp_path))
+    """The README's main job (scripts/demo.sh runs the showcase): no --server, so the embedded ComfyUI
+    is started and stopped; one large labelled picture comes out."""
+    result = run_cli(str(WORKFLOWS / "showcase.json"), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "ComfyUI is ready at http://127.0.0.1:" in result.stderr
-    assert len(list(tmp_path.glob("*.png"))) == 1
+    (picture,) = tmp_path.glob("*.png")
+    with Image.open(picture) as image:
+        assert image.width >= 1024 and image.height >= 512
     leftover = subprocess.run(["pgrep", "-f", f"ganforge-run-.*comfyui|--output-directory {tmp_path}"],
                               capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == ""
