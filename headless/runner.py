@@ -134,7 +134,10 @@ def run_workflow(
     """Run one workflow on a server and save its images; raises on rejection or failure."""
     workflow = load_workflow(workflow_path)
     info = client.object_info()
-    prompt = ui_to_api(workflow, info) if is_ui_format(workflow) else workflow
+    notices: list[str] = []
+    prompt = ui_to_api(workflow, info, notices) if is_ui_format(workflow) else workflow
+    for notice in notices:  # understood but left out (e.g. fields from a newer web UI)
+        print(f"note: {notice}", file=stream)
     prompt = apply_overrides(prompt, list(overrides))
     if seed is not None:
         prompt, changed = apply_seed(prompt, seed)
@@ -193,7 +196,7 @@ def run_main(args: argparse.Namespace) -> int:
             return 130
         except (WorkflowError, ComfyUIError, ServerError, RunFailed) as error:
             print(f"ganforge run: {error}", file=sys.stderr)
-            return getattr(error, "code", 2 if isinstance(error, WorkflowError) else 1)
+            return getattr(error, "code", 1)
         except TimeoutError:
             if client is not None:
                 with contextlib.suppress(Exception):

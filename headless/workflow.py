@@ -2,17 +2,17 @@
 
 The UI format (what people save and share) stores widget values *positionally* in
 ``widgets_values``; only the node definitions in ``/object_info`` say which value belongs to
-which input. This module follows the rules of the ComfyUI frontend's own ``graphToPrompt``:
+which input. ``ui_to_api`` converts it the way the ComfyUI frontend's own ``graphToPrompt``
+(frontend 1.32.9, the one ComfyUI 0.3.75 serves) does, and is held to that frontend's output on
+all of ComfyUI's workflow templates (``tests/test_workflow_convert.py``):
 
-* widget inputs are the INT/FLOAT/STRING/BOOLEAN/COMBO inputs in ``input_order`` (required,
-  then optional) that are not ``forceInput``; each seed-like widget (``control_after_generate``,
-  or an INT named seed/noise_seed) is followed by its control value ("fixed", "randomize", ...),
-  and an image/video/audio upload combo by the upload button's value;
-* a linked input takes the link, whatever its widget value says;
-* Reroute nodes are followed upstream; a PrimitiveNode gives its value to each target;
-* muted nodes (mode 2) disappear with their links; bypassed nodes (mode 4) pass their
-  inputs through to their outputs by matching type;
-* Note and MarkdownNote are comments and disappear.
+* ``ui_widgets``: which widgets a node type has, in which order, which of them take a
+  ``widgets_values`` position or reach the prompt, their defaults and how they serialise;
+* ``ui_graph``: the file read as the frontend loads it (subgraph definitions, links, input slots
+  matched by name, type renames), plus what it could not use;
+* ``ui_prompt``: the flattening and link resolution: subgraphs (nested, promoted widgets, links
+  into and out of them), reroutes, primitives, muted and bypassed nodes;
+* ``node_packs``: who provides a node type this ComfyUI lacks.
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-SEED_NAMES = {"seed", "noise_seed"}
-UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
-COMMENT_TYPES = {"Note", "MarkdownNote"}
-MODE_MUTED, MODE_BYPASS = 2, 4
+from .node_packs import describe_missing
+from .ui_graph import MODE_BYPASS, MODE_NEVER, Graph, Problems, load_graph
+from .ui_groups import PREFIX, SEPARATOR
+from .ui_prompt import ConversionError, graph_to_prompt
+from .ui_widgets import BROWSER_ONLY, SEED_NAMES, node_widgets
+from .ui_widgets import upload_inputs as upload_inputs
+
+__all__ = ["WorkflowError", "apply_overrides", "apply_seed", "is_api_format", "is_ui_format", "load_workflow",
+           "parse_override", "ui_to_api", "upload_inputs", "widget_layout"]
 
 
 class WorkflowError(ValueError):
@@ -54,159 +58,101 @@ def load_workflow(path: str) -> dict:
     return workflow
 
 
-def _spec_entries(info: dict) -> list[tuple[str, list]]:
-    """(name, spec) of every input in ComfyUI's order: input_order, required before optional."""
-    inputs = info.get("input", {})
-    order = info.get("input_order") or {key: list(inputs.get(key, {})) for key in ("required", "optional")}
-    entries = []
-    for group in ("required", "optional"):
-        for name in order.get(group, []):
-            spec = inputs.get(group, {}).get(name)
-            if spec is not None:
-                entries.append((name, spec))
-    return entries
+def widget_layout(info: dict, kind: str = "") -> list[tuple[str, bool, bool]]:
+    """[(widget name, takes a widgets_values position, reaches the prompt)] of a node definition,
+    in the frontend's order."""
+    return [(widget.name, widget.slot, widget.prompt) for widget in node_widgets(kind, info)]
 
 
-def _options(spec: list) -> dict:
-    return spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+def ui_to_api(workflow: dict, object_info: dict, notices: list[str] | None = None) -> dict:
+    """Convert a UI-format workflow to the API format the server executes, as the web UI does.
 
-
-def _is_upload(kind: str | None, spec: list) -> bool:
-    """A combo with an upload button (LoadImage's image and the like)."""
-    return kind == "COMBO" and any(_options(spec).get(flag) for flag in UPLOAD_FLAGS)
-
-
-def upload_inputs(info: dict) -> set[str]:
-    """Names of a node definition's inputs that take an uploaded file from the input folder."""
-    return {name for name, spec in _spec_entries(info) if _is_upload(_widget_kind(spec), spec)}
-
-
-def _widget_kind(spec: list) -> str | None:
-    kind = spec[0]
-    options = _options(spec)
-    if isinstance(kind, list):
-        kind = "COMBO"
-    if kind not in WIDGET_TYPES or options.get("forceInput"):
-        return None
-    return kind
-
-
-def widget_layout(info: dict) -> list[tuple[str, int]]:
-    """[(input name, number of widgets_values it occupies)] for a node definition."""
-    layout = []
-    for name, spec in _spec_entries(info):
-        kind = _widget_kind(spec)
-        if kind is None:
-            continue
-        extra = 0
-        if _options(spec).get("control_after_generate") or (kind == "INT" and name in SEED_NAMES):
-            extra += 1
-        if _is_upload(kind, spec):
-            extra += 1
-        layout.append((name, 1 + extra))
-    return layout
-
-
-def widget_values(node: dict, info: dict) -> dict[str, Any]:
-    """Map a UI node's widgets_values onto its widget input names."""
-    values = node.get("widgets_values")
-    if values is None:
-        return {}
-    if isinstance(values, dict):  # some packs save widgets by name
-        return dict(values)
-    mapped, position = {}, 0
-    for name, width in widget_layout(info):
-        if position < len(values):
-            mapped[name] = values[position]
-        position += width
-    return mapped
-
-
-def ui_to_api(workflow: dict, object_info: dict) -> dict:
-    """Convert a UI-format workflow to the API format the server executes."""
+    Raises :class:`WorkflowError` when the workflow cannot run here (node types this ComfyUI
+    lacks, a subgraph without its definition, ...). What was understood but left out (fields
+    from a newer frontend, muted nodes of unknown types) is appended to ``notices``."""
     if not is_ui_format(workflow):
         raise WorkflowError("not a UI-format workflow (it has no 'nodes' and 'links')")
-    if (workflow.get("definitions") or {}).get("subgraphs"):
-        raise WorkflowError("subgraphs are not supported here: export the API format from the web UI")
-    nodes = {node["id"]: node for node in workflow["nodes"]}
-    links = {}
-    for link in workflow.get("links", []):
-        if isinstance(link, dict):
-            link = [link["id"], link["origin_id"], link["origin_slot"], link["target_id"],
-                    link["target_slot"], link.get("type")]
-        links[link[0]] = link
-
-    for node in nodes.values():
-        kind = node.get("type")
-        if kind in object_info or kind in COMMENT_TYPES or kind in ("Reroute", "PrimitiveNode"):
-            continue
-        if node.get("mode") in (MODE_MUTED, MODE_BYPASS):
-            continue
-        raise WorkflowError(f"node {node['id']} has type '{kind}', which this ComfyUI does not have "
-                            "(a missing custom node pack?)")
-
-    def source_of(link_id: int, seen: frozenset = frozenset()) -> Any:
-        """Resolve a link to [node_id, slot], a literal value (primitive), or None (dropped)."""
-        link = links.get(link_id)
-        if link is None or link_id in seen:
-            return None
-        seen = seen | {link_id}
-        origin = nodes.get(link[1])
-        if origin is None:
-            return None
-        kind, mode = origin.get("type"), origin.get("mode", 0)
-        if kind == "Reroute":
-            upstream = (origin.get("inputs") or [{}])[0].get("link")
-            return None if upstream is None else source_of(upstream, seen)
-        if kind == "PrimitiveNode":
-            values = origin.get("widgets_values") or []
-            return ("value", values[0]) if values else None
-        if mode == MODE_MUTED:
-            return None
-        if mode == MODE_BYPASS:
-            wanted = link[5]
-            candidates = origin.get("inputs") or []
-            slot = link[2]
-            ordered = ([candidates[slot]] if slot < len(candidates) else []) + candidates
-            for candidate in ordered:
-                if candidate.get("link") is not None and _types_match(candidate.get("type"), wanted):
-                    return source_of(candidate["link"], seen)
-            return None
-        return [str(origin["id"]), link[2]]
-
-    prompt: dict[str, dict] = {}
-    for node_id, node in sorted(nodes.items(), key=lambda item: _sort_key(item[0])):
-        kind = node.get("type")
-        if kind not in object_info or node.get("mode", 0) in (MODE_MUTED, MODE_BYPASS):
-            continue
-        info = object_info[kind]
-        inputs: dict[str, Any] = widget_values(node, info)
-        for slot in node.get("inputs") or []:
-            name = slot.get("name")
-            if slot.get("widget"):
-                name = slot["widget"].get("name", name)
-            if slot.get("link") is None:
-                continue
-            resolved = source_of(slot["link"])
-            if resolved is None:
-                inputs.pop(name, None)
-            elif isinstance(resolved, tuple):
-                inputs[name] = resolved[1]
-            else:
-                inputs[name] = resolved
-        title = node.get("title") or info.get("display_name") or kind
-        prompt[str(node_id)] = {"inputs": inputs, "class_type": kind, "_meta": {"title": title}}
+    try:
+        root, definitions, problems = load_graph(workflow, object_info)
+        refuse_what_cannot_run(root, definitions, problems, object_info)
+        prompt = graph_to_prompt(root, definitions, object_info)
+    except ConversionError as error:
+        raise WorkflowError(str(error)) from None
+    except (KeyError, TypeError, AttributeError, IndexError) as error:  # a malformed file
+        raise WorkflowError(f"the workflow file is malformed where the converter expected more "
+                            f"({type(error).__name__}: {error})") from None
     if not prompt:
         raise WorkflowError("the workflow has no node that ComfyUI can execute")
+    if notices is not None:
+        notices += describe_notices(problems)
     return prompt
 
 
-def _types_match(have: Any, want: Any) -> bool:
-    if have in (None, "*") or want in (None, "*"):
-        return True
-    have_set = set(str(have).split(","))
-    want_set = set(str(want).split(","))
-    return bool(have_set & want_set)
+def executed_nodes(root: Graph, definitions: dict[str, Graph]):
+    """(node, where) of every node that takes part in a run: in the root graph and in the
+    definitions of the subgraphs used (nested included), muted and bypassed ones left out."""
+    seen: set[str] = set()
+
+    def visit(graph: Graph, where: str):
+        for node in graph.nodes.values():
+            if node.mode in (MODE_NEVER, MODE_BYPASS):
+                continue
+            yield node, where
+            if node.kind == "subgraph" and node.type not in seen:
+                seen.add(node.type)
+                yield from visit(definitions[node.type], f" in subgraph '{definitions[node.type].name}'")
+
+    yield from visit(root, "")
+
+
+GROUP_PREFIX = f"{PREFIX}{SEPARATOR}"
+
+
+def workflow_groups(problems: Problems, name: str) -> dict:
+    return problems.group_data.get(name) or {}
+
+
+def group_inner_types(data: dict) -> list[str]:
+    return [node.get("type") for node in data.get("nodes") or [] if isinstance(node, dict)
+            and node.get("type") not in ("PrimitiveNode", "Reroute")]
+
+
+def refuse_what_cannot_run(root: Graph, definitions: dict[str, Graph], problems: Problems,
+                           object_info: dict) -> None:
+    if problems.missing_definitions:
+        lines = [f"  {kind} ({', '.join(places)})" for kind, places in problems.missing_definitions.items()]
+        raise WorkflowError("the workflow uses subgraph(s) whose definition it does not contain (its "
+                            "'definitions.subgraphs' lacks them; save it again from the web UI):\n" + "\n".join(lines))
+    missing: dict[str, list[str]] = {}
+    for node, where in executed_nodes(root, definitions):
+        group_name = node.type[len(GROUP_PREFIX):] if node.type.startswith(GROUP_PREFIX) else None
+        if node.kind == "missing" and group_name in problems.group_names:
+            # the frontend registers a group node only when it has all of its inner node types
+            for inner in group_inner_types(workflow_groups(problems, group_name)):
+                if inner not in object_info:
+                    missing.setdefault(inner, []).append(f"group node {node.id}{where}")
+        elif node.kind == "missing" and group_name is not None:
+            raise WorkflowError(f"node {node.id}{where} is a group node ('{node.type}') whose definition is not "
+                                "in the workflow's extra.groupNodes: save it again from the web UI")
+        elif node.kind == "missing":
+            missing.setdefault(node.type, []).append(f"node {node.id}{where}")
+        elif node.type in BROWSER_ONLY:
+            raise WorkflowError(f"node {node.id}{where} ({node.type}) {BROWSER_ONLY[node.type]} when the web UI "
+                                "queues it: a headless run cannot do that; run it from the web UI")
+    if missing:
+        raise WorkflowError(describe_missing(missing))
+
+
+def describe_notices(problems: Problems) -> list[str]:
+    notices = list(problems.notes)
+    for what, places in problems.ignored.items():
+        shown = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+        notices.append(f"ignored {what} (not known to frontend 1.32.9): {shown}")
+    skipped = {kind: places for kind, places in problems.missing.items()}
+    for kind, places in skipped.items():
+        notices.append(f"node type '{kind}' is not installed; its muted or bypassed node(s) are left out "
+                       f"({', '.join(places[:3])})")
+    return notices
 
 
 def _sort_key(node_id: Any) -> tuple[int, str]:
