@@ -95,7 +95,10 @@ def translate(network: nn.Module, info: TranslationInfo, x: torch.Tensor, tile: 
             on_tile(done, total)
 
     def run(part: torch.Tensor) -> torch.Tensor:
-        return network(part.to(dtype=dtype, memory_format=torch.channels_last)).float()
+        # NCHW, as the original runs: the networks choose faster layouts themselves where the
+        # numbers stay the same (a channels-last input would change oneDNN's sums and the layout,
+        # hence the draws, of dropout's masks).
+        return network(part.to(dtype=dtype).contiguous()).float()
 
     outputs = []
     devices = [device] if device.type == "cuda" else []
