@@ -96,22 +96,12 @@ class PromptBuilder:
                 if node.type not in configured and graph is not self.root:
                     continue
                 for slot in node.inputs:
-                    sub_input = next((i for i in definition.inputs if i.get("name") == slot.name), None)
-                    if sub_input is None:
-                        continue
-                    for link_id in sub_input.get("linkIds") or []:
-                        link = definition.links.get(link_id)
-                        inner = definition.node(link.target_id) if link else None
-                        if inner is None or link.target_slot >= len(inner.inputs):
-                            continue
-                        widget = inner.widget(inner.inputs[link.target_slot].widget)
-                        if widget is None:
-                            continue
+                    widget = next(_inner_widgets(definition, slot.name), None)
+                    if widget is not None:
                         promoted = widget.copy()
                         promoted.name = slot.name
                         node.widgets.append(promoted)
                         slot.widget = slot.name
-                        break
                 values = node.raw.get("widgets_values")
                 assign_values(node.widgets, values)
                 proxies = node.properties.get("proxyWidgets")
@@ -165,17 +155,8 @@ class PromptBuilder:
                     continue
                 definition = self.definitions[node.type]
                 for widget in node.widgets:
-                    slot = next((s for s in node.inputs if s.name == widget.name), None)
-                    sub_input = next((i for i in definition.inputs if i.get("name") == widget.name), None)
-                    if slot is None or sub_input is None:
-                        continue
-                    for link_id in sub_input.get("linkIds") or []:
-                        link = definition.links.get(link_id)
-                        inner = definition.node(link.target_id) if link else None
-                        if inner is None or link.target_slot >= len(inner.inputs):
-                            continue
-                        target = inner.widget(inner.inputs[link.target_slot].widget)
-                        if target is not None:
+                    if any(s.name == widget.name for s in node.inputs):
+                        for target in _inner_widgets(definition, widget.name):
                             target.set(widget.value)
 
     def all_nodes(self) -> list[tuple[dict, str, list[Widget]]]:
@@ -415,3 +396,15 @@ class PromptBuilder:
 def graph_to_prompt(root: Graph, definitions: dict[str, Graph], object_info: dict | None = None) -> dict[str, dict]:
     return PromptBuilder(root, definitions, object_info).build()
 
+
+def _inner_widgets(definition, input_name: str):
+    """The inner widgets a subgraph input named ``input_name`` feeds, in the order of its links."""
+    sub_input = next((i for i in definition.inputs if i.get("name") == input_name), None)
+    for link_id in (sub_input or {}).get("linkIds") or []:
+        link = definition.links.get(link_id)
+        inner = definition.node(link.target_id) if link else None
+        if inner is None or link.target_slot >= len(inner.inputs):
+            continue
+        widget = inner.widget(inner.inputs[link.target_slot].widget)
+        if widget is not None:
+            yield widget
