@@ -183,7 +183,7 @@ def load_translation(path: str | os.PathLike, device: torch.device | str | None 
     else:
         tensors = next(iter(registry.state_dicts(file).values()))
         tensors = {re.sub(r"^module\.", "", k): v for k, v in tensors.items()}
-        architecture, kwargs = junyanz_generator(tensors)
+        architecture, kwargs = found.architecture, dict(found.config)  # the registry read them off the keys
         if use_dropout is not None and architecture == "unet":
             kwargs["use_dropout"] = use_dropout
         info = TranslationInfo(architecture, kwargs, "junyanz", dropout_known=architecture == "resnet")

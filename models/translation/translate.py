@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..superres.tiling import pad_centred, tiled_apply
+from ..superres.tiling import count_tiles, pad_centred, tiled_apply
 from .loader import TranslationInfo
 from .networks import BatchNorm2d, is_stochastic
 
@@ -85,7 +85,7 @@ def translate(network: nn.Module, info: TranslationInfo, x: torch.Tensor, tile: 
     # one picture at a time, each seeded, as test.py runs them.
     one_by_one = uses_picture_statistics(network) or is_stochastic(network)
     batches = padded.split(1) if one_by_one else [padded]
-    per_batch = _tile_count(padded, tile, overlap, multiple)
+    per_batch = count_tiles(padded.shape[-2], padded.shape[-1], tile, overlap, multiple)
     total, done = per_batch * len(batches), 0
 
     def tick() -> None:
@@ -109,8 +109,3 @@ def translate(network: nn.Module, info: TranslationInfo, x: torch.Tensor, tile: 
     y = torch.cat(outputs)[..., top:top + height, left:left + width]
     return TranslateResult(y, notices)
 
-
-def _tile_count(x: torch.Tensor, tile: int, overlap: int, multiple: int) -> int:
-    from ..superres.tiling import count_tiles
-
-    return count_tiles(x.shape[-2], x.shape[-1], tile, overlap, multiple)
