@@ -167,14 +167,15 @@ def _train_main(args: argparse.Namespace) -> int:
 @command
 def _train_translation(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train-translation", help="train a pix2pix or CycleGAN translator on your own pictures",
+        "train-translation", help="train a pix2pix, CycleGAN or MUNIT translator on your own pictures",
         description="Train (or resume) an image-to-image translator with the original recipes of "
         "junyanz/pytorch-CycleGAN-and-pix2pix. pix2pix (paired): one aligned folder (each picture A|B side by "
         "side) or two folders whose pictures pair up by file name. CycleGAN (unpaired): two folders, or one with "
-        "trainA and trainB inside. Writes OUT (GANForge .safetensors, loadable by Load Translator), "
+        "trainA and trainB inside. MUNIT (unpaired, multimodal; the NVlabs recipe): as CycleGAN. "
+        "Writes OUT (GANForge .safetensors, loadable by Load Translator), "
         "OUT's stem + .training.pt (everything needed to resume) and, with --export-junyanz, the original's "
         "latest_net_G*.pth for its test.py. Existing files are never replaced.")
-    parser.add_argument("kind", choices=["pix2pix", "cyclegan"])
+    parser.add_argument("kind", choices=["pix2pix", "cyclegan", "munit"])
     parser.add_argument("folders", nargs="+", metavar="FOLDER", help="pix2pix: ALIGNED or A B; cyclegan: A B, or ROOT "
                         "holding trainA and trainB")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
@@ -204,6 +205,9 @@ def _train_translation(subparsers: argparse._SubParsersAction) -> None:
                         "give the final count when you mean to stop early and resume")
     parser.add_argument("--decay-steps", type=int, help="the last steps of the schedule that decay the learning rate "
                         "linearly (default half)")
+    parser.add_argument("--style-dim", type=int, help="MUNIT: numbers in a style code (default 8)")
+    parser.add_argument("--n-res", type=int, help="MUNIT: residual blocks of the content encoder and decoder (4)")
+    parser.add_argument("--n-downsample", type=int, help="MUNIT: downsamplings of the content encoder (2)")
     parser.add_argument("--device", help="cpu (default) or cuda")
     parser.set_defaults(handler=_train_translation_main)
 
@@ -218,6 +222,13 @@ def _train_translation_main(args: argparse.Namespace) -> int:
         return 1
     a, b = [*args.folders, None][:2]
     recipe = {k: v for k, v in (("gan_mode", args.gan_mode), ("decay_steps", args.decay_steps)) if v is not None}
+    generator = {k: v for k, v in (("style_dim", args.style_dim), ("n_res", args.n_res),
+                                   ("n_downsample", args.n_downsample)) if v is not None}
+    if generator and args.kind != "munit":
+        print("ganforge train-translation: --style-dim, --n-res and --n-downsample are MUNIT settings", file=sys.stderr)
+        return 1
+    if args.kind == "munit":
+        recipe["munit"] = {"generator": generator}
     try:
         facts = run_translation_training(
             args.kind, a, b, args.out, steps=args.steps, batch=args.batch, seed=args.seed, architecture=args.arch,

@@ -277,3 +277,54 @@ def test_the_cli_trains_exports_and_refuses_to_replace(tmp_path, capsys):
     assert main(["train-translation", "cyclegan", str(root / "trainA"), "--out", str(tmp_path / "x.safetensors"),
                  *common]) == 1
     assert "trainA and trainB" in capsys.readouterr().err
+
+
+MUNIT_TINY = {"ngf": 4, "ndf": 4, "input_nc": 1, "crop_size": 32, "batch": 2, "seed": 4, **QUIET,
+              "munit": {"generator": {"style_dim": 2, "n_res": 1, "mlp_dim": 8},
+                        "discriminator": {"n_layer": 2, "num_scales": 2}}}
+
+
+def test_munit_resumes_exactly_and_its_file_loads(tmp_path, pictures):
+    from ganforge.models.translation.multimodal import load_munit
+    from ganforge.models.translation.munit_training import STATE_FORMAT as MUNIT_STATE
+
+    a, b = pictures
+    whole = run_translation_training("munit", a, b, tmp_path / "whole.safetensors", steps=4, **MUNIT_TINY)
+    first = run_translation_training("munit", a, b, tmp_path / "first.safetensors", steps=2, schedule_steps=4,
+                                     **MUNIT_TINY)
+    resumed = run_translation_training("munit", a, b, tmp_path / "resumed.safetensors", steps=4,
+                                       resume=first["state"], **{k: v for k, v in MUNIT_TINY.items()
+                                                                 if k not in ("batch", "seed")})
+    assert (whole["steps"], resumed["steps_run"]) == (4, 2)
+    one, two = (read_state_file(facts["state"], MUNIT_STATE, "test") for facts in (whole, resumed))
+    for group in ("generators", "discriminators"):
+        for domain, tensors in one[group].items():
+            for key, tensor in tensors.items():
+                assert torch.equal(tensor, two[group][domain][key]), (group, domain, key)
+    model = load_munit(tmp_path / "whole.safetensors")
+    assert (model.info.style_dim, model.info.kwargs["dim"], model.info.kwargs["n_res"]) == (2, 4, 1)
+    assert {"recon_x_a", "recon_s_b", "recon_c_a", "gen_adv_b", "dis_a"} <= set(whole["final_losses"])
+    with torch.no_grad():
+        content = model.encode_content("A", a[:2, :, :32, :32])
+        assert model.decode("B", content, model.random_style(2, 0, "cpu")).shape == (2, 1, 32, 32)
+
+
+def test_munit_recipe_is_the_originals_and_bad_settings_are_named(tmp_path, pictures):
+    from ganforge.models.translation.munit_training import MunitConfig
+
+    config = MunitConfig()
+    assert (config.lr, config.beta1, config.beta2, config.weight_decay, config.step_size, config.gamma) == \
+        (1e-4, 0.5, 0.999, 1e-4, 100_000, 0.5)
+    assert (config.gan_w, config.recon_x_w, config.recon_s_w, config.recon_c_w, config.recon_x_cyc_w) == \
+        (1, 10, 1, 1, 0)
+    assert MunitConfig(step_size=10).lr_at(25) == pytest.approx(1e-4 * 0.25)
+    a, b = pictures
+    with pytest.raises(TranslationTrainingError, match="lambda_l1"):
+        run_translation_training("munit", a, b, tmp_path / "x.safetensors", steps=1, lambda_l1=5, **MUNIT_TINY)
+    with pytest.raises(TranslationTrainingError, match="no pytorch-CycleGAN-and-pix2pix layout"):
+        run_translation_training("munit", a, b, tmp_path / "x.safetensors", steps=1, export_junyanz_dir=tmp_path,
+                                 **MUNIT_TINY)
+    with pytest.raises(TranslationTrainingError, match="multiples of 4"):
+        run_translation_training("munit", a, b, tmp_path / "x.safetensors", steps=1,
+                                 **{**MUNIT_TINY, "crop_size": 30})
+    assert not (tmp_path / "x.safetensors").exists()

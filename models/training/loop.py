@@ -76,6 +76,36 @@ def seeded_step(seed: int, step: int, *generators: torch.Generator,
         yield value
 
 
+def gan_steps(state, until: int, seed: int, device: torch.device | str | None,
+              step: Callable[[torch.Generator], dict], learning_rates: Callable[[int], dict[str, float]],
+              on_step: Callable[[object, dict], None] | None = None) -> None:
+    """The loop of the resumable GAN recipes (pix2pix / CycleGAN, MUNIT, SPADE): from
+    ``state.step`` up to ``until``, each step seeded on its own (:func:`seeded_step`), so that a
+    run resumed at any step continues exactly like an unbroken one.
+
+    ``learning_rates(index)`` sets the optimisers' rates for step ``index`` (0-based) and returns
+    what to record of them; ``step(rng)`` runs one update, drawing batches and noise from ``rng``,
+    and returns its losses. Each record (``step``, the rates, the losses) is checked for NaN,
+    appended to ``state.history`` and passed to ``on_step(state, record)`` outside the step's
+    random state (raise from it to stop)."""
+    rng = torch.Generator()
+    while state.step < until:
+        with seeded_step(seed, state.step, rng, device=device):
+            rates = learning_rates(state.step)
+            losses = step(rng)
+        state.step += 1
+        check_finite(state.step, losses)
+        record = {"step": state.step, **rates, **losses}
+        state.history.append(record)
+        if on_step is not None:
+            on_step(state, record)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 def check_finite(step: int, record: Mapping[str, float], may_be_nan: tuple[str, ...] = ()) -> None:
     """Raise ``FloatingPointError`` when a loss of the step is not finite (``may_be_nan``: losses
     that are NaN on purpose, e.g. for a step that skipped them)."""

@@ -43,7 +43,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from ..training.data import open_picture, picture_files, picture_to_uint8
-from ..training.loop import check_finite, read_state_file, seeded_step, write_state_file
+from ..training.loop import gan_steps, read_state_file, set_learning_rate, write_state_file
 from .loader import DIRECTIONS, Translator, create_translator, export_junyanz, init_weights, save_translation
 from .networks import NORMS, BatchNorm2d, NLayerDiscriminator, set_inference_mode
 from .translate import translate
@@ -550,22 +550,20 @@ def train_translation(state: TranslationState, data: TranslationData, config: Tr
         raise TranslationTrainingError("the identity loss needs as many input as output channels; set "
                                        "lambda_identity to 0")
     device = next(state.translator.networks[AB].parameters()).device
-    rng = torch.Generator()  # batches, crops, flips, the pool; dropout draws from the (forked) global state
     step_fn = _pix2pix_step if config.kind == "pix2pix" else _cyclegan_step
-    while state.step < until:
-        lr = config.lr_at(state.step)
-        with seeded_step(config.seed, state.step, rng, device=device):
-            for optimizer in (state.g_optimizer, state.d_optimizer):
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-            real_a, real_b = (x.to(device) for x in data.sample(rng, config.batch_size))
-            record = step_fn(state, real_a, real_b, config, rng)
-        state.step += 1
-        check_finite(state.step, record)
-        record = {"step": state.step, "lr": lr, **record}
-        state.history.append(record)
-        if on_step is not None:
-            on_step(state, record)
+
+    def learning_rates(index: int) -> dict[str, float]:
+        lr = config.lr_at(index)
+        for optimizer in (state.g_optimizer, state.d_optimizer):
+            set_learning_rate(optimizer, lr)
+        return {"lr": lr}
+
+    def step(rng: torch.Generator) -> dict:
+        # batches, crops, flips and the pool draw from rng; dropout from the (forked, seeded) global state
+        real_a, real_b = (x.to(device) for x in data.sample(rng, config.batch_size))
+        return step_fn(state, real_a, real_b, config, rng)
+
+    gan_steps(state, until, config.seed, device, step, learning_rates, on_step)
     return state
 
 
@@ -667,6 +665,21 @@ def _junyanz_targets(kind: str, folder: Path) -> list[Path]:
     return [folder / f"latest_net_{name}.pth" for name in names]
 
 
+def _run_munit(a, b, out, *, ngf: int, ndf: int, input_nc: int, export_junyanz_dir, munit: dict | None,
+               **settings) -> dict:
+    from .munit_training import discriminator_defaults, generator_defaults, run_munit_training
+
+    if export_junyanz_dir is not None:
+        raise TranslationTrainingError("MUNIT has no pytorch-CycleGAN-and-pix2pix layout to export to")
+    munit = munit or {}
+    unknown = set(munit) - {"generator", "discriminator"}
+    if unknown:
+        raise TranslationTrainingError(f"munit settings take 'generator' and 'discriminator', not {sorted(unknown)}")
+    generator = generator_defaults(input_nc, dim=ngf, **munit.get("generator", {}))
+    discriminator = discriminator_defaults(input_nc, dim=ndf, **munit.get("discriminator", {}))
+    return run_munit_training(a, b, out, generator=generator, discriminator=discriminator, **settings)
+
+
 def run_translation_training(
         kind: str, a: str | os.PathLike | torch.Tensor, b: str | os.PathLike | torch.Tensor | None,
         out: str | os.PathLike, *, steps: int = 200, batch: int | None = None, seed: int | None = None,
@@ -678,7 +691,7 @@ def run_translation_training(
         export_junyanz_dir: str | os.PathLike | None = None,
         device: torch.device | str | None = None, report: Callable[[str], None] = print,
         on_step: Callable[[int, int, dict, Translator], None] | None = None, report_every: int = 100,
-        **recipe) -> dict:
+        munit: dict | None = None, **recipe) -> dict:
     """Train a pix2pix or CycleGAN translator and write ``out`` (GANForge .safetensors, both
     directions for CycleGAN), the resumable state (default ``<out stem>.training.pt`` beside it)
     and, with ``export_junyanz_dir``, the original's ``latest_net_G.pth`` (``_G_A`` / ``_G_B``) for
@@ -698,9 +711,15 @@ def run_translation_training(
     :func:`preview`; raise from it to interrupt (nothing is written then). Images/s counts
     training examples: pairs for pix2pix, (A, B) couples for CycleGAN. No existing file is ever
     replaced.
+
+    ``kind="munit"`` trains MUNIT on two unpaired sets (:mod:`.munit_training`): ``ngf`` / ``ndf``
+    are the generator's and discriminators' ``dim``, ``munit`` may hold ``generator`` and
+    ``discriminator`` dicts of further constructor settings (style_dim, n_res, n_layer, ...), and
+    ``recipe`` overrides :class:`~.munit_training.MunitConfig` fields; ``on_step`` then receives the
+    MunitModel.
     """
-    if kind not in KINDS:
-        raise TranslationTrainingError(f"unknown kind {kind!r} ({' or '.join(KINDS)})")
+    if kind not in (*KINDS, "munit"):
+        raise TranslationTrainingError(f"unknown kind {kind!r} ({', '.join(KINDS)} or munit)")
     out = Path(out)
     state_path = Path(state_path) if state_path else out.with_name(out.stem + ".training.pt")
     targets = [out, state_path]
@@ -709,6 +728,12 @@ def run_translation_training(
     for path in targets:
         if path.exists():
             raise TranslationTrainingError(f"{path} exists and is never replaced; choose another output name")
+    if kind == "munit":
+        return _run_munit(a, b, out, steps=steps, batch=batch, seed=seed, ngf=ngf, ndf=ndf, input_nc=input_nc,
+                          crop_size=crop_size, load_size=load_size, preprocess=preprocess, flip=flip, domains=domains,
+                          schedule_steps=schedule_steps, resume=resume, state_path=state_path,
+                          export_junyanz_dir=export_junyanz_dir, device=device, report=report, on_step=on_step,
+                          report_every=report_every, munit=munit, recipe=recipe)
     notices: list[str] = []
     field_names = {f.name for f in fields(TranslationConfig)} - {"kind", "steps", "seed", "batch_size"}
     unknown = set(recipe) - field_names
