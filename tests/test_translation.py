@@ -190,15 +190,17 @@ def test_other_families_are_named_not_loaded(tmp_path: Path):
     stylegan = Path(__file__).parent / "data" / "stylegan2_skip.safetensors"
     with pytest.raises(CheckpointError, match="stylegan2 generator"):
         load_translation(stylegan)
+    from ganforge.models.translation.munit import AdaINGen
+
     munit = tmp_path / "gen_00100000.pt"
-    torch.save({"a": {"enc_style.model.0.conv.weight": torch.zeros(4, 3, 7, 7)},
-                "b": {"enc_style.model.0.conv.weight": torch.zeros(4, 3, 7, 7)}}, munit)
-    with pytest.raises(CheckpointError, match=r"MUNIT.*not supported yet"):
+    pair = AdaINGen(dim=4, style_dim=2, n_downsample=1, n_res=1, mlp_dim=8).state_dict()
+    torch.save({"a": pair, "b": pair}, munit)
+    with pytest.raises(CheckpointError, match=r"MUNIT generator pair.*Load MUNIT"):
         load_translation(munit)
     spade = tmp_path / "latest_net_G.pth"
     torch.save({"fc.weight": torch.zeros(16, 184, 3, 3),
                 "head_0.norm_0.mlp_shared.0.weight": torch.zeros(8, 184, 3, 3)}, spade)
-    with pytest.raises(CheckpointError, match="SPADE generator for 184 label channels"):
+    with pytest.raises(CheckpointError, match=r"SPADE generator.*184 semantic channels.*Load Semantic Synthesis"):
         load_translation(spade)
     unknown = tmp_path / "mystery.pth"
     torch.save({"layer.weight": torch.zeros(3, 3)}, unknown)

@@ -27,7 +27,6 @@ from .recognise import (
     add_missing_batch_counters,
     drop_legacy_statistics,
     junyanz_generator,
-    other_translation_family,
     patchgan_kwargs,
 )
 
@@ -36,6 +35,12 @@ ARCHITECTURE = "translation"  # our safetensors' architecture name
 FACTORIES: dict[str, type[nn.Module]] = {"resnet": ResnetGenerator, "unet": UnetGenerator,
                                          "patchgan": NLayerDiscriminator}
 DIRECTIONS = ("A->B", "B->A")
+# Where the other translation families load (for messages about a file given to the wrong loader).
+LOADERS = {"munit": "load it with GANForge Load MUNIT (load_munit)",
+           "funit": "load it with GANForge Load FUNIT (load_funit)",
+           "spade": "load it with GANForge Load Semantic Synthesis (load_semantic)",
+           "pix2pixhd-global": "load it with GANForge Load Semantic Synthesis (load_semantic)",
+           "pix2pixhd-local": "load it with GANForge Load Semantic Synthesis (load_semantic)"}
 
 
 @dataclass
@@ -97,6 +102,19 @@ def _stored_info(stored: dict) -> TranslationInfo:
 
 
 def _recognise(file: CheckpointFile, name: str) -> registry.Recognition | None:
+    """junyanz generators and discriminators here; MUNIT / FUNIT and SPADE / pix2pixHD files by
+    their own modules' recognisers."""
+    from .multimodal import recognise_multimodal
+    from .semantic import recognise_semantic
+
+    found = _recognise_junyanz(file, name)
+    for recogniser in (recognise_multimodal, recognise_semantic):
+        if found is None:
+            found = recogniser(file, name)
+    return found
+
+
+def _recognise_junyanz(file: CheckpointFile, name: str) -> registry.Recognition | None:
     if (own := registry.own_file(file, [ARCHITECTURE])) is not None:
         info = _stored_info(own[1])
         return registry.Recognition("translation", info.architecture, FOLDER, info.describe(name),
@@ -126,17 +144,15 @@ def _recognise(file: CheckpointFile, name: str) -> registry.Recognition | None:
                 f"channels, {kwargs['norm']} norm)", kwargs, role="discriminator",
                 hint="a discriminator (the *_net_D file) only judges pictures during training; load the matching "
                      "*_net_G file (for CycleGAN *_net_G_A / *_net_G_B) instead")
-    other = other_translation_family(file.content, flat)
-    if other is not None:
-        architecture, summary = other
-        return registry.Recognition("translation", architecture, FOLDER, summary, loadable=False,
-                                    hint="MUNIT / FUNIT / SPADE / pix2pixHD files are not supported yet")
     return None
 
 
 registry.register("translation", _recognise,
                   "a junyanz pix2pix / CycleGAN generator state_dict (model.1 7x7 conv + model.N.conv_block "
-                  "ResNet blocks, or nested model.model.* U-Net levels), or a GANForge translation .safetensors")
+                  "ResNet blocks, or nested model.model.* U-Net levels); an NVlabs MUNIT / FUNIT gen_*.pt (a/b or "
+                  "gen/gen_test dicts of enc_content.*, dec.*, mlp.*); a SPADE latest_net_G.pth (fc + head_0.* "
+                  "SPADE blocks) or a pix2pixHD one (model.* with 3+ downsamplings, model1_* enhancers); or a "
+                  "GANForge translation .safetensors")
 
 
 def _build(architecture: str, kwargs: dict, tensors: dict[str, torch.Tensor], name: str) -> nn.Module:
@@ -171,8 +187,9 @@ def load_translation(path: str | os.PathLike, device: torch.device | str | None 
     path = Path(path)
     name = path.name
     found, file = registry.recognise(path)
-    if found.family != "translation" or found.role != "generator" or not found.loadable:
-        what = found.hint or f"load it with the {found.family} nodes"
+    if found.family != "translation" or found.role != "generator" or not found.loadable \
+            or found.architecture not in FACTORIES:
+        what = found.hint or LOADERS.get(found.architecture, f"load it with the {found.family} nodes")
         raise CheckpointError(f"{name} is {found.summary}, not a pix2pix / CycleGAN generator: {what}")
     if (own := registry.own_file(file, [ARCHITECTURE])) is not None:
         info = _stored_info(own[1])

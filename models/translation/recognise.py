@@ -2,9 +2,9 @@
 
 junyanz/pytorch-CycleGAN-and-pix2pix generators (ResNet and U-Net, any depth, batch / instance /
 no norm, with or without dropout, 2018-era files with InstanceNorm running statistics) are read
-completely: the constructor arguments come back. Their PatchGAN discriminators, and the NVlabs
-translation families (MUNIT, FUNIT, SPADE, pix2pixHD), are recognised so that a person who picks
-one is told what it is.
+completely: the constructor arguments come back; their PatchGAN discriminators are recognised so
+that a person who picks one is told what it is. The NVlabs families have their own recognisers
+(``multimodal.recognise_multimodal``, ``semantic.recognise_semantic``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 
 import torch
-
-from ..checkpoint import count_indexed
 
 FOLDER = "translation"
 _RUNNING = (".running_mean", ".running_var", ".num_batches_tracked")
@@ -110,31 +108,4 @@ def junyanz_generator(tensors: Mapping[str, torch.Tensor]) -> tuple[str, dict] |
             return architecture, infer(tensors)
         except (NotTranslation, KeyError, IndexError):
             continue
-    return None
-
-
-def other_translation_family(content: object, tensors: Mapping[str, torch.Tensor] | None) -> tuple[str, str] | None:
-    """(architecture, summary) for NVlabs translation files GANForge does not load yet."""
-    if isinstance(content, Mapping):
-        inner = {k: v for k, v in content.items() if isinstance(v, Mapping)}
-        if {"a", "b"} <= set(inner) and any(str(k).startswith("enc_style.") for k in inner["a"]):
-            return "munit", "an NVlabs MUNIT generator pair (gen_*.pt with a/b AdaINGen)"
-        if {"a", "b"} <= set(inner) and any(str(k).startswith("cnns.") for k in inner["a"]):
-            return "munit-discriminator", "an NVlabs MUNIT discriminator pair (dis_*.pt)"
-        if "dis" in inner and any(str(k).startswith("cnn_f.") for k in inner["dis"]):
-            return "funit-discriminator", "an NVlabs FUNIT discriminator (dis_*.pt)"
-        if "gen_test" in inner or ("gen" in inner and any(str(k).startswith("enc_class_model.")
-                                                          for k in inner["gen"])):
-            return "funit", "an NVlabs FUNIT few-shot generator (gen/gen_test)"
-    if not tensors:
-        return None
-    if "fc.weight" in tensors and any(k.startswith("head_0.norm_0.mlp_shared.") for k in tensors):
-        semantic = tensors["head_0.norm_0.mlp_shared.0.weight"].shape[1]
-        return "spade", f"an NVlabs SPADE generator for {semantic} label channels"
-    if any(k.startswith("model1_1.") for k in tensors):
-        return "pix2pixhd-local", "an NVIDIA pix2pixHD local-enhancer generator"
-    blocks = count_indexed(tensors, r"model\.(\d+)\.conv_block\.")
-    if blocks and "model.1.weight" in tensors and tensors["model.1.weight"].shape[-1] == 7 \
-            and "model.10.conv_block.1.weight" not in tensors:  # more downsamplings than junyanz's two
-        return "pix2pixhd-global", "an NVIDIA pix2pixHD global generator"
     return None
