@@ -6,10 +6,22 @@ import folder_paths
 from comfy_api.latest import ComfyExtension, io
 
 from ..models import zoo
-from . import clip_guidance, image_tools, stylegan, stylegan_projection, superres, training, translation, video, vqgan
+from . import (
+    clip_guidance,
+    image_tools,
+    multimodal,
+    semantic,
+    stylegan,
+    stylegan_projection,
+    superres,
+    training,
+    translation,
+    video,
+    vqgan,
+)
 
 NODE_MODULES = [image_tools, stylegan, stylegan_projection, superres, training, video, vqgan, clip_guidance,
-                translation]
+                translation, multimodal, semantic]
 
 
 def register_zoo_folders() -> None:

@@ -46,3 +46,17 @@ ClipGuideSettings = io.Custom("GANFORGE_CLIP_GUIDE")
 
 # A loaded pix2pix / CycleGAN translator, one network per direction (a TranslatorModel).
 Translator = io.Custom("GANFORGE_TRANSLATOR")
+
+# Multimodal and semantic translation (MUNIT, FUNIT, SPADE, pix2pixHD).
+# A loaded MUNIT generator pair: a content encoder, a style encoder and a decoder per domain (a MultimodalHandle).
+Munit = io.Custom("GANFORGE_MUNIT")
+# A loaded FUNIT few-shot generator (a MultimodalHandle).
+Funit = io.Custom("GANFORGE_FUNIT")
+# A loaded semantic synthesiser, SPADE (GauGAN) or pix2pixHD (a SemanticHandle).
+SemanticSynth = io.Custom("GANFORGE_SEMANTIC")
+# Content codes [N, C, h, w] with the model and domain they came from (a ContentCode).
+ContentCode = io.Custom("GANFORGE_CONTENT")
+# Style codes [N, style_dim] with their model, domain and labels (a StyleCode); FUNIT class codes too.
+StyleCode = io.Custom("GANFORGE_STYLE")
+# Class-index maps [N, H, W] (-1: don't care) with optional instance edges and their palette (a LabelMap).
+LabelMap = io.Custom("GANFORGE_LABEL_MAP")

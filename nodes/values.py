@@ -132,3 +132,67 @@ class TranslatorModel:
 
     def describe(self) -> str:
         return self.translator.info.describe(self.name)
+
+
+@dataclass
+class MultimodalHandle:
+    """A ganforge MunitModel or FunitModel with its file name and ComfyUI's model patcher."""
+
+    model: object
+    name: str
+    patcher: object | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.model.info.kind
+
+    def describe(self) -> str:
+        return self.model.info.describe(self.name)
+
+
+@dataclass
+class ContentCode:
+    """Content codes of N pictures: what a MUNIT / FUNIT content encoder keeps of them.
+
+    ``size`` is the pictures' size before padding to the network's multiple, so that a decoder
+    can crop its output back to it."""
+
+    codes: torch.Tensor  # [N, C, h, w]
+    model: str  # the file whose content encoder made them
+    kind: str  # "munit" or "funit"
+    domain: str  # the domain of the encoded pictures ("A" / "B"; "" for FUNIT)
+    size: tuple[int, int]  # (height, width) of the pictures
+    offset: tuple[int, int] = (0, 0)  # (top, left) of the pictures inside the padded ones
+
+
+@dataclass
+class StyleCode:
+    """Style codes [N, style_dim] (MUNIT) or FUNIT class codes, and where they came from."""
+
+    codes: torch.Tensor  # [N, dim]
+    model: str
+    kind: str  # "munit" or "funit"
+    domain: str  # the domain whose pictures the style describes, i.e. the decoder it belongs to
+    labels: list[str] = field(default_factory=list)  # one per code, for grids ("seed 3", "picture 1", ...)
+
+
+@dataclass
+class LabelMap:
+    """Class indices of N pictures for semantic synthesis, with optional instance edges."""
+
+    labels: torch.Tensor  # [N, H, W] int64; -1 = don't care
+    palette: object | None = None  # a ganforge.models.translation.labels.Palette, for previews
+    edges: torch.Tensor | None = None  # [N, 1, H, W] float 0/1: instance boundaries
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SemanticHandle:
+    """A ganforge SemanticModel (SPADE or pix2pixHD) with its file name and ComfyUI's model patcher."""
+
+    model: object
+    name: str
+    patcher: object | None = None
+
+    def describe(self) -> str:
+        return self.model.info.describe(self.name)
