@@ -167,23 +167,25 @@ def _train_main(args: argparse.Namespace) -> int:
 @command
 def _train_translation(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train-translation", help="train a pix2pix, CycleGAN or MUNIT translator on your own pictures",
+        "train-translation", help="train a pix2pix, CycleGAN, MUNIT or FUNIT translator on your own pictures",
         description="Train (or resume) an image-to-image translator with the original recipes of "
         "junyanz/pytorch-CycleGAN-and-pix2pix. pix2pix (paired): one aligned folder (each picture A|B side by "
         "side) or two folders whose pictures pair up by file name. CycleGAN (unpaired): two folders, or one with "
-        "trainA and trainB inside. MUNIT (unpaired, multimodal; the NVlabs recipe): as CycleGAN. "
+        "trainA and trainB inside. MUNIT (unpaired, multimodal; the NVlabs recipe): as CycleGAN. FUNIT (few-shot, "
+        "the NVlabs recipe): one ROOT folder holding one sub-folder of pictures per class. "
         "Writes OUT (GANForge .safetensors, loadable by Load Translator), "
         "OUT's stem + .training.pt (everything needed to resume) and, with --export-junyanz, the original's "
         "latest_net_G*.pth for its test.py. Existing files are never replaced.")
-    parser.add_argument("kind", choices=["pix2pix", "cyclegan", "munit"])
+    parser.add_argument("kind", choices=["pix2pix", "cyclegan", "munit", "funit"])
     parser.add_argument("folders", nargs="+", metavar="FOLDER", help="pix2pix: ALIGNED or A B; cyclegan: A B, or ROOT "
-                        "holding trainA and trainB")
+                        "holding trainA and trainB; funit: ROOT holding one sub-folder per class")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
     parser.add_argument("--steps", type=int, default=200,
                         help="train until this many steps in all (a resumed run continues up to it)")
-    parser.add_argument("--batch", type=int, help="pictures per step (default 1, the original's)")
+    parser.add_argument("--batch", type=int, help="pictures per step (default the original's: 1; FUNIT 64)")
     parser.add_argument("--size", type=int, default=256, help="side of the square crops training sees")
-    parser.add_argument("--load-size", type=int, help="resize to this before cropping (default size*286/256)")
+    parser.add_argument("--load-size", type=int, help="resize to this before cropping (default size*286/256; FUNIT "
+                        "size*140/128)")
     parser.add_argument("--preprocess", default="resize_and_crop", choices=["resize_and_crop", "crop", "none"])
     parser.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     parser.add_argument("--seed", type=int)
@@ -205,9 +207,12 @@ def _train_translation(subparsers: argparse._SubParsersAction) -> None:
                         "give the final count when you mean to stop early and resume")
     parser.add_argument("--decay-steps", type=int, help="the last steps of the schedule that decay the learning rate "
                         "linearly (default half)")
-    parser.add_argument("--style-dim", type=int, help="MUNIT: numbers in a style code (default 8)")
-    parser.add_argument("--n-res", type=int, help="MUNIT: residual blocks of the content encoder and decoder (4)")
-    parser.add_argument("--n-downsample", type=int, help="MUNIT: downsamplings of the content encoder (2)")
+    parser.add_argument("--style-dim", type=int, help="MUNIT: numbers in a style code (default 8); FUNIT: in a "
+                        "class code (latent_dim, 64)")
+    parser.add_argument("--n-res", type=int, help="MUNIT: residual blocks of the content encoder and decoder (4); "
+                        "FUNIT: n_res_blks (2)")
+    parser.add_argument("--n-downsample", type=int, help="MUNIT: downsamplings of the content encoder (2); FUNIT: "
+                        "n_downs_content (3)")
     parser.add_argument("--device", help="cpu (default) or cuda")
     parser.set_defaults(handler=_train_translation_main)
 
@@ -220,15 +225,23 @@ def _train_translation_main(args: argparse.Namespace) -> int:
     if len(args.folders) > 2:
         print("ganforge train-translation: give one or two folders", file=sys.stderr)
         return 1
+    if args.kind == "funit" and len(args.folders) != 1:
+        print("ganforge train-translation: FUNIT takes one ROOT folder holding one sub-folder per class",
+              file=sys.stderr)
+        return 1
     a, b = [*args.folders, None][:2]
     recipe = {k: v for k, v in (("gan_mode", args.gan_mode), ("decay_steps", args.decay_steps)) if v is not None}
     generator = {k: v for k, v in (("style_dim", args.style_dim), ("n_res", args.n_res),
                                    ("n_downsample", args.n_downsample)) if v is not None}
-    if generator and args.kind != "munit":
-        print("ganforge train-translation: --style-dim, --n-res and --n-downsample are MUNIT settings", file=sys.stderr)
+    if generator and args.kind not in ("munit", "funit"):
+        print("ganforge train-translation: --style-dim, --n-res and --n-downsample are MUNIT / FUNIT settings",
+              file=sys.stderr)
         return 1
     if args.kind == "munit":
         recipe["munit"] = {"generator": generator}
+    if args.kind == "funit":  # the same settings under FUNIT's names
+        names = {"style_dim": "latent_dim", "n_res": "n_res_blks", "n_downsample": "n_downs_content"}
+        recipe["funit"] = {"generator": {names[k]: v for k, v in generator.items()}}
     try:
         facts = run_translation_training(
             args.kind, a, b, args.out, steps=args.steps, batch=args.batch, seed=args.seed, architecture=args.arch,

@@ -328,3 +328,131 @@ def test_munit_recipe_is_the_originals_and_bad_settings_are_named(tmp_path, pict
         run_translation_training("munit", a, b, tmp_path / "x.safetensors", steps=1,
                                  **{**MUNIT_TINY, "crop_size": 30})
     assert not (tmp_path / "x.safetensors").exists()
+
+
+FUNIT_TINY = {"ngf": 4, "ndf": 4, "crop_size": 16, "preprocess": "crop", "batch": 2, "seed": 5, **QUIET,
+              "funit": {"generator": {"nf_mlp": 8, "latent_dim": 4, "n_res_blks": 1, "n_downs_content": 2,
+                                      "n_downs_class": 2},
+                        "discriminator": {"n_res_blks": 4}}}
+
+
+@pytest.fixture(scope="module")
+def stroke_classes():
+    """Three small classes: gray pictures (repeated to RGB by the loader) of 20 px, cropped to 16."""
+    generator = torch.Generator().manual_seed(1)
+    return [torch.rand(4, 1, 20, 20, generator=generator) * 2 - 1 for _ in range(3)]
+
+
+def test_funit_resumes_exactly_and_its_file_holds_the_moving_average(tmp_path, stroke_classes):
+    from ganforge.models.translation.funit_training import STATE_FORMAT as FUNIT_STATE
+    from ganforge.models.translation.multimodal import load_funit
+
+    before = torch.random.get_rng_state()
+    whole = run_translation_training("funit", stroke_classes, None, tmp_path / "whole.safetensors", steps=4,
+                                     **FUNIT_TINY)
+    assert torch.equal(torch.random.get_rng_state(), before), "training leaves the global random state alone"
+    first = run_translation_training("funit", stroke_classes, None, tmp_path / "first.safetensors", steps=2,
+                                     **FUNIT_TINY)
+    resumed = run_translation_training("funit", stroke_classes, None, tmp_path / "resumed.safetensors", steps=4,
+                                       resume=first["state"], **{k: v for k, v in FUNIT_TINY.items()
+                                                                 if k not in ("batch", "seed")})
+    assert (whole["steps"], resumed["steps_run"]) == (4, 2)
+    one, two = (read_state_file(facts["state"], FUNIT_STATE, "test") for facts in (whole, resumed))
+    for group in ("gen", "gen_test", "dis"):
+        for key, tensor in one[group].items():
+            assert torch.equal(tensor, two[group][key]), (group, key)
+    for optimizer in ("g_optimizer", "d_optimizer"):
+        for index, values in one[optimizer]["state"].items():
+            for key, tensor in values.items():
+                assert torch.equal(tensor, two[optimizer]["state"][index][key]), (optimizer, index, key)
+    # the file is gen_test (the average the original tests with), not the training weights
+    model = load_funit(tmp_path / "whole.safetensors")
+    stored = model.generator.state_dict()
+    assert all(torch.equal(stored[key], one["gen_test"][key]) for key in one["gen_test"])
+    assert not all(torch.equal(one["gen"][key], one["gen_test"][key]) for key in one["gen"])
+    assert (model.info.kwargs["nf"], model.info.kwargs["latent_dim"], whole["discriminator"]["num_classes"]) == \
+        (4, 4, 3)
+    assert whole["classes"] == {"class 0": 4, "class 1": 4, "class 2": 4}
+    assert {"dis_real_adv", "dis_fake_adv", "dis_reg", "gen_adv", "gen_recon_x", "gen_recon_c",
+            "gen_recon_s"} <= set(whole["final_losses"])
+    with torch.no_grad():
+        content = model.encode_content(torch.zeros(2, 3, 16, 16))
+        code = model.class_code(stroke_classes[0][:3].expand(-1, 3, -1, -1))
+        assert model.decode(content, code).shape == (2, 3, 16, 16)
+
+
+def test_funit_recipe_and_discriminator_are_the_originals():
+    from pathlib import Path
+
+    from ganforge.models.translation.funit_training import (
+        ActFirstResBlock,
+        FunitConfig,
+        GPPatchMcResDis,
+        discriminator_defaults,
+        generator_defaults,
+    )
+    from ganforge.models.translation.multimodal import create_funit
+
+    config = FunitConfig()  # configs/funit_animals.yaml, trainer.py, funit_model.py
+    assert (config.batch_size, config.lr_gen, config.lr_dis, config.weight_decay, config.alpha) == \
+        (64, 1e-4, 1e-4, 1e-4, 0.99)
+    assert (config.gan_w, config.fm_w, config.r_w, config.reg_w, config.ema_beta) == (1, 1, 0.1, 10, 0.999)
+    assert generator_defaults() == {"nf": 64, "n_res_blks": 2, "nf_mlp": 256, "latent_dim": 64, "n_mlp_blks": 3,
+                                    "n_downs_content": 3, "n_downs_class": 4}
+    with torch.device("meta"):  # the released configuration, shapes only
+        dis = GPPatchMcResDis(**discriminator_defaults())
+        gen = create_funit(generator_defaults()).generator
+    for network, listing in ((dis, "funit_GPPatchMcResDis_animals"), (gen, "funit_FewShotGen_animals")):
+        rows = []
+        for line in (Path(__file__).parent / "data" / "nvlabs_translation_keys" / f"{listing}.txt").read_text() \
+                .splitlines():
+            key, rest = line.split(" ", 1)
+            rows.append((key, [int(n) for n in rest[rest.index("[") + 1:rest.index("]")].split(",") if n.strip()]))
+        ours = [(key, list(tensor.shape)) for key, tensor in network.state_dict().items()
+                if not key.endswith(("running_mean", "running_var"))]
+        assert ours == [row for row in rows if not row[0].endswith(("running_mean", "running_var"))], listing
+    # the original's in-place LeakyReLUs: an identity shortcut carries LeakyReLU(x), and the features
+    # returned for feature matching have been through the classifier head's LeakyReLU
+    block = ActFirstResBlock(2, 2)
+    torch.nn.init.zeros_(block.conv_1.conv.weight)
+    torch.nn.init.zeros_(block.conv_1.conv.bias)
+    x = torch.randn(1, 2, 4, 4)
+    assert torch.equal(block(x), torch.nn.functional.leaky_relu(x, 0.2))
+    small = GPPatchMcResDis(nf=4, n_res_blks=4, num_classes=3)
+    logits, features = small(torch.randn(2, 3, 16, 16), torch.tensor([0, 2]))
+    assert logits.shape == (2, 8, 8) and features.shape == (2, 16, 8, 8) and (features.min() < 0)
+    with pytest.raises(ValueError, match="even"):
+        GPPatchMcResDis(n_res_blks=5)
+
+
+
+def test_funit_cli_trains_on_class_folders_and_names_bad_input(tmp_path, capsys, stroke_classes):
+    from ganforge.cli import main
+    from ganforge.models.translation.multimodal import load_funit
+
+    root = tmp_path / "strokes"
+    for index, name in enumerate(("bold", "thin")):
+        write_pictures(root / name, [f"{i}.png" for i in range(3)], size=(36, 36), mode="L", seed=index)
+    out = tmp_path / "funit.safetensors"
+    assert main(["train-translation", "funit", str(root), "--out", str(out), "--steps", "1", "--batch", "2",
+                 "--size", "32", "--ngf", "4", "--ndf", "4", "--style-dim", "4", "--n-res", "1",
+                 "--n-downsample", "2"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["classes"] == {"bold": 3, "thin": 3} and facts["discriminator"]["num_classes"] == 2
+    assert facts["config"]["batch_size"] == 2
+    assert load_funit(out).info.kwargs["n_downs_content"] == 2
+    assert main(["train-translation", "funit", str(root / "bold"), str(root / "thin"), "--out",
+                 str(tmp_path / "x.safetensors")]) == 1
+    assert "one ROOT folder" in capsys.readouterr().err
+    with pytest.raises(TranslationTrainingError, match="no sub-folders"):
+        run_translation_training("funit", root / "bold", None, tmp_path / "x.safetensors", steps=1, **FUNIT_TINY)
+    with pytest.raises(TranslationTrainingError, match="several classes"):
+        run_translation_training("funit", stroke_classes[:1], None, tmp_path / "x.safetensors", steps=1,
+                                 **FUNIT_TINY)
+    with pytest.raises(TranslationTrainingError, match="RGB only"):
+        run_translation_training("funit", stroke_classes, None, tmp_path / "x.safetensors", steps=1, input_nc=1,
+                                 **FUNIT_TINY)
+    with pytest.raises(TranslationTrainingError, match="multiples of 4"):
+        run_translation_training("funit", stroke_classes, None, tmp_path / "x.safetensors", steps=1,
+                                 **{**FUNIT_TINY, "crop_size": 14})
+    assert not (tmp_path / "x.safetensors").exists()

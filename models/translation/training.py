@@ -680,8 +680,28 @@ def _run_munit(a, b, out, *, ngf: int, ndf: int, input_nc: int, export_junyanz_d
     return run_munit_training(a, b, out, generator=generator, discriminator=discriminator, **settings)
 
 
+def _run_funit(a, b, out, *, ngf: int, ndf: int, input_nc: int, export_junyanz_dir, funit: dict | None,
+               **settings) -> dict:
+    from .funit_training import discriminator_defaults, generator_defaults, run_funit_training
+
+    if export_junyanz_dir is not None:
+        raise TranslationTrainingError("FUNIT has no pytorch-CycleGAN-and-pix2pix layout to export to")
+    if b is not None:
+        raise TranslationTrainingError("FUNIT takes one root folder holding one sub-folder per class (or a list of "
+                                       "classes), not two domains")
+    if input_nc != 3:
+        raise TranslationTrainingError("FUNIT's networks are RGB only (input_nc 3); gray pictures are read as RGB")
+    funit = funit or {}
+    unknown = set(funit) - {"generator", "discriminator"}
+    if unknown:
+        raise TranslationTrainingError(f"funit settings take 'generator' and 'discriminator', not {sorted(unknown)}")
+    generator = generator_defaults(nf=ngf, **funit.get("generator", {}))
+    discriminator = {**discriminator_defaults(nf=ndf), "num_classes": None, **funit.get("discriminator", {})}
+    return run_funit_training(a, out, generator=generator, discriminator=discriminator, **settings)
+
+
 def run_translation_training(
-        kind: str, a: str | os.PathLike | torch.Tensor, b: str | os.PathLike | torch.Tensor | None,
+        kind: str, a: str | os.PathLike | torch.Tensor | list | dict, b: str | os.PathLike | torch.Tensor | None,
         out: str | os.PathLike, *, steps: int = 200, batch: int | None = None, seed: int | None = None,
         architecture: str | None = None, ngf: int = 64, ndf: int = 64, n_layers_d: int = 3, norm: str | None = None,
         dropout: bool | None = None, input_nc: int = 3, output_nc: int = 3, crop_size: int = 256,
@@ -691,7 +711,7 @@ def run_translation_training(
         export_junyanz_dir: str | os.PathLike | None = None,
         device: torch.device | str | None = None, report: Callable[[str], None] = print,
         on_step: Callable[[int, int, dict, Translator], None] | None = None, report_every: int = 100,
-        munit: dict | None = None, **recipe) -> dict:
+        munit: dict | None = None, funit: dict | None = None, **recipe) -> dict:
     """Train a pix2pix or CycleGAN translator and write ``out`` (GANForge .safetensors, both
     directions for CycleGAN), the resumable state (default ``<out stem>.training.pt`` beside it)
     and, with ``export_junyanz_dir``, the original's ``latest_net_G.pth`` (``_G_A`` / ``_G_B``) for
@@ -717,9 +737,18 @@ def run_translation_training(
     ``discriminator`` dicts of further constructor settings (style_dim, n_res, n_layer, ...), and
     ``recipe`` overrides :class:`~.munit_training.MunitConfig` fields; ``on_step`` then receives the
     MunitModel.
+
+    ``kind="funit"`` trains FUNIT on pictures of several classes (:mod:`.funit_training`): ``a``
+    is a root folder with one sub-folder of pictures per class (or a list of class folders or
+    picture tensors, see :func:`~.funit_training.load_funit_data`) and ``b`` is None; ``ngf`` /
+    ``ndf`` are the generator's and discriminator's ``nf``; ``funit`` may hold ``generator`` and
+    ``discriminator`` dicts (latent_dim, n_downs_content, n_res_blks, ...); ``recipe`` overrides
+    :class:`~.funit_training.FunitConfig` fields; the batch defaults to the original's 64 and
+    ``load_size`` to ``crop_size * 140 / 128``; ``domains`` is not used; ``on_step`` receives the
+    FunitModel of the moving-average weights, which are also what ``out`` holds.
     """
-    if kind not in (*KINDS, "munit"):
-        raise TranslationTrainingError(f"unknown kind {kind!r} ({', '.join(KINDS)} or munit)")
+    if kind not in (*KINDS, "munit", "funit"):
+        raise TranslationTrainingError(f"unknown kind {kind!r} ({', '.join(KINDS)}, munit or funit)")
     out = Path(out)
     state_path = Path(state_path) if state_path else out.with_name(out.stem + ".training.pt")
     targets = [out, state_path]
@@ -734,6 +763,12 @@ def run_translation_training(
                           schedule_steps=schedule_steps, resume=resume, state_path=state_path,
                           export_junyanz_dir=export_junyanz_dir, device=device, report=report, on_step=on_step,
                           report_every=report_every, munit=munit, recipe=recipe)
+    if kind == "funit":
+        return _run_funit(a, b, out, steps=steps, batch=batch, seed=seed, ngf=ngf, ndf=ndf, input_nc=input_nc,
+                          crop_size=crop_size, load_size=load_size, preprocess=preprocess, flip=flip,
+                          schedule_steps=schedule_steps, resume=resume, state_path=state_path,
+                          export_junyanz_dir=export_junyanz_dir, device=device, report=report, on_step=on_step,
+                          report_every=report_every, funit=funit, recipe=recipe)
     notices: list[str] = []
     field_names = {f.name for f in fields(TranslationConfig)} - {"kind", "steps", "seed", "batch_size"}
     unknown = set(recipe) - field_names
