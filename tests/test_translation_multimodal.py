@@ -32,7 +32,7 @@ from ganforge.models.translation.multimodal import (
     recognise_multimodal,
     save_multimodal,
 )
-from ganforge.models.translation.munit import AdaINGen, FewShotGen, MsImageDis
+from ganforge.models.translation.munit import AdaINGen, Conv2dBlock, FewShotGen, MsImageDis
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = DATA / "nvlabs_translation_keys"
@@ -370,3 +370,80 @@ def test_inputs_are_checked(tmp_path: Path):
         with pytest.raises(ValueError, match=r"\[N, 8, 1, 1\]"):
             funit.decode(funit.encode_content(torch.zeros(1, 3, 64, 64)), torch.zeros(1, 3, 1, 1))
     assert "sides multiples of 4" in model.info.describe("gen.pt")
+
+
+# ------------------------------------------------------------------------------------------ folded upsampling
+
+
+@pytest.mark.parametrize("pad_type", ["reflect", "zero"])
+@pytest.mark.parametrize("norm", ["ln", "in", "none"])
+def test_folded_upsampling_equals_upsampling_then_convolving(pad_type: str, norm: str):
+    """Inference runs nearest ×2 + the 5×5 convolution as folded 3×3 kernels of the small picture
+    (the reflected border lines apart): the plain path's outputs, odd and even sides, a batch."""
+    torch.manual_seed(0)
+    block = Conv2dBlock(6, 5, 5, 1, 2, norm, "relu" if norm != "none" else "none", pad_type)
+    torch.nn.init.normal_(block.conv.bias)
+    if norm == "ln":
+        torch.nn.init.normal_(block.norm.beta)
+    upsample = torch.nn.Upsample(scale_factor=2, mode="nearest")
+    for height, width in ((2, 2), (2, 3), (3, 2), (5, 7), (8, 6), (9, 4)):
+        x = torch.randn(3, 6, height, width)
+        with torch.no_grad():
+            plain = block(upsample(x))
+            folded = block.forward_upsampled(x)
+        assert folded is not None and folded.shape == plain.shape == (3, 5, 2 * height, 2 * width)
+        assert (folded - plain).abs().max() <= 1e-5 * plain.abs().max(), (height, width)
+    # training keeps the plain path (no folded kernels in the graph), and a side of 1 cannot reflect
+    assert block.forward_upsampled(x) is None
+    with torch.no_grad():
+        assert (block.forward_upsampled(torch.randn(1, 6, 1, 4)) is None) == (pad_type == "reflect")
+
+
+def test_folded_kernels_follow_the_weights():
+    """Folded once and reused, refolded when the weights change in place or are replaced; never in
+    the state_dict."""
+    torch.manual_seed(1)
+    block = Conv2dBlock(4, 3, 5, 1, 2, "ln", "relu", "reflect")
+    keys = list(block.state_dict())
+    upsample = torch.nn.Upsample(scale_factor=2, mode="nearest")
+    x = torch.randn(2, 4, 5, 6)
+
+    def check() -> None:
+        with torch.no_grad():
+            plain, folded = block(upsample(x)), block.forward_upsampled(x)
+        assert (folded - plain).abs().max() <= 1e-5 * plain.abs().max()
+
+    check()
+    kernels = block._folded
+    check()
+    assert block._folded is kernels
+    with torch.no_grad():
+        block.conv.weight.mul_(-2)  # in place
+    check()
+    assert block._folded is not kernels
+    block.load_state_dict({k: torch.randn_like(v) for k, v in block.state_dict().items()})
+    check()
+    block.conv.bias = torch.nn.Parameter(torch.randn(3))  # replaced
+    check()
+    assert list(block.state_dict()) == keys
+
+
+@pytest.mark.parametrize("pad_type", ["reflect", "zero"])
+def test_decoding_folded_equals_the_plain_decoder(pad_type: str):
+    """The whole decoders, MUNIT's (layer norm) and FUNIT's (instance norm, three upsamplings), with
+    and without gradients: a batch of contents with a batch of styles, odd content sides."""
+    torch.manual_seed(2)
+    munit = AdaINGen(3, dim=4, style_dim=3, n_downsample=2, n_res=1, mlp_dim=8, pad_type=pad_type)
+    munit.load_state_dict(weights(munit, 5))
+    decoders = [(munit, torch.randn(2, 16, 5, 3), torch.randn(2, 3, 1, 1))]
+    if pad_type == "reflect":  # FUNIT reflects only
+        funit = FewShotGen(nf=4, nf_mlp=8, latent_dim=3, n_res_blks=1, n_downs_content=3, n_downs_class=2)
+        funit.load_state_dict(weights(funit, 6))
+        decoders.append((funit, torch.randn(3, 32, 2, 3), torch.randn(1, 3, 1, 1)))
+    for network, content, code in decoders:
+        network.eval().requires_grad_(False)
+        plain = network.decode(content, code)  # gradients enabled: upsampling, then the 5×5 convolution
+        with torch.no_grad():
+            folded = network.decode(content, code)
+        assert (folded - plain).abs().max() <= 1e-5, type(network).__name__
+        assert all(hasattr(block, "_folded") for block in list(network.dec.model)[2:-1:2])  # it did fold

@@ -22,9 +22,15 @@ What differs from the originals, on purpose:
 - Reflection padding is the convolutions' ``padding_mode`` rather than a separate module: PyTorch
   pads the same way before the same convolution, and the layer indices do not change because the
   original keeps its padding inside each block.
+- Without gradients, the decoder's nearest ×2 upsampling and the 5×5 convolution after it run as
+  one convolution of the small picture with 3×3 kernels folded from the 5×5 one (see
+  :class:`_UpsampledConvKernels`): the same pictures (sums in another order), a third of the
+  multiply-adds and no 4× upsampled copy. Training keeps the plain upsampling and convolution.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -118,6 +124,146 @@ def _norm(name: str, channels: int) -> nn.Module | None:
     raise ValueError(f"unknown norm {name!r} (none, in, ln, adain, bn)")
 
 
+# A 5-tap kernel k0..k4 (padding 2) run over a nearest ×2 upsampled line reads, for the output
+# pixel 2m (even) the low-resolution pixels m-1, m-1, m, m, m+1 and for 2m+1 (odd) m-1, m, m, m+1,
+# m+1: on the small picture, a 3-tap kernel per output parity whose taps are sums of the 5 taps.
+# _PHASE_TAPS[parity, low-resolution tap (m-1, m, m+1), 5×5 tap] says which of them each one sums.
+_PHASE_TAPS = ((1, 1, 0, 0, 0), (0, 0, 1, 1, 0), (0, 0, 0, 0, 1)), ((1, 0, 0, 0, 0), (0, 1, 1, 0, 0), (0, 0, 0, 1, 1))
+# Reflection padding of the *upsampled* line puts low-resolution pixels 1, 0 before its start (and
+# H-1, H-2 after its end), which no padding of the small line can give both border outputs at once:
+# replicate padding (pixel 0 before, H-1 after) is right for every output but the first and the
+# last. The first reads pixels 1, 0, 0, 0, 1, a 2-tap kernel over (pixel 0, pixel 1); the last, by
+# symmetry, the same kernel over (pixel H-1, pixel H-2).
+_EDGE_TAPS = ((0, 1, 1, 1, 0), (1, 0, 0, 0, 1))
+
+
+def _upsampled_reflection(n: int) -> torch.Tensor:
+    """The low-resolution pixel that each position -2 … 2n+1 of a line of ``n`` pixels, nearest ×2
+    upsampled and then reflection-padded by 2, shows."""
+    position = torch.arange(-2, 2 * n + 2).abs()
+    position = torch.where(position > 2 * n - 1, 2 * (2 * n - 1) - position, position)
+    return position // 2
+
+
+_EdgeIndex = tuple[torch.Tensor, torch.Tensor]  # (rows, columns) of the pixels gathered
+
+
+@functools.lru_cache(maxsize=32)
+def _edge_indices(height: int, width: int) -> tuple[_EdgeIndex, _EdgeIndex]:
+    """The pixels of an ``H×W`` picture that the edge outputs of :class:`_UpsampledConvKernels`
+    read, as (row, column) index pairs in the order of its edge kernels' taps.
+
+    Rows: ``[row tap (2), column tap (5), line (first, last), output column (2W)]``, the row taps
+    being rows (0, 1) for the first line and (H-1, H-2) for the last. Columns, the corners left
+    out (the rows have them): ``[row tap (5), column tap (2), line, output row 1 … 2H-2]``."""
+    rows, columns = _upsampled_reflection(height), _upsampled_reflection(width)
+    edge_rows = torch.tensor([[0, 1], [height - 1, height - 2]])  # [line, tap]
+    column_taps = columns.unfold(0, 5, 1)  # [2W, 5]: output column o reads positions o-2 … o+2
+    row_lines = torch.broadcast_tensors(edge_rows.T[:, None, :, None], column_taps.T[None, :, None, :])
+    edge_columns = torch.tensor([[0, 1], [width - 1, width - 2]])
+    row_taps = rows.unfold(0, 5, 1)[1:-1]  # [2H-2, 5]
+    column_lines = torch.broadcast_tensors(row_taps.T[:, None, None, :], edge_columns.T[None, :, :, None])
+    return ((row_lines[0].flatten(), row_lines[1].flatten()),
+            (column_lines[0].flatten(), column_lines[1].flatten()))
+
+
+class _UpsampledConvKernels:
+    """A 5×5, stride-1, padding-2 convolution of a nearest ×2 upsampled picture, run on the
+    picture itself: one convolution with four 3×3 kernels per output channel (one per output
+    parity, ``pixel_shuffle`` interleaves them), 9 multiply-adds per output pixel instead of 25 and
+    no 4× upsampled copy (nor its padded copy). Zero padding of the upsampled picture is zero
+    padding of the small one, so that case is complete. With reflection padding the small picture
+    is padded by replication, which leaves the first and last output rows and columns wrong; those
+    four lines are computed again, each pixel from the 2×5 (5×2) low-resolution pixels it reads
+    through the reflection (gathered by index) and a kernel folded the same way (the three middle
+    taps, the two outer ones): two gathers and two matrix products, whatever the size.
+
+    The folded sums are formed in float64 and rounded once, so the only difference from the plain
+    path is the order of the convolution's sums (≈1e-7 relative in float32). The kernels are built
+    from the convolution's weights at construction; :meth:`current` says whether they still are
+    those weights (same storage, no in-place change since)."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        weight, bias = conv.weight.detach(), None if conv.bias is None else conv.bias.detach()
+        # aliases of the weights folded: they keep that storage alive, so a pointer match below can
+        # only mean the same tensor, and they share its version counter
+        self._weight, self._bias = weight, bias
+        self._versions = self._versions_of(weight, bias)
+        self.reflect = conv.padding_mode == "reflect"
+        out_dim, in_dim = weight.shape[:2]
+        wide = weight.double()
+        taps = torch.tensor(_PHASE_TAPS, dtype=torch.float64, device=weight.device)
+        # [out, row parity, column parity, in, 3, 3] → pixel_shuffle's channel order out·4 + 2·row + column
+        phases = torch.einsum("ipk,jql,ockl->oijcpq", taps, taps, wide)
+        self.phases = phases.reshape(4 * out_dim, in_dim, 3, 3).to(weight.dtype).contiguous()
+        self.phase_bias = None if bias is None else bias.repeat_interleave(4)
+        self.bias = None if bias is None else bias[:, None]
+        if self.reflect:
+            edge = torch.tensor(_EDGE_TAPS, dtype=torch.float64, device=weight.device)
+            # [out, in·2·5] in _edge_indices' tap order: rows folded for the first / last row,
+            # columns folded for the first / last column
+            self.row_edge = torch.einsum("ak,ockl->ocal", edge, wide).reshape(out_dim, -1).to(weight.dtype)
+            self.column_edge = torch.einsum("bl,ockl->ockb", edge, wide).reshape(out_dim, -1).to(weight.dtype)
+
+    @staticmethod
+    def _versions_of(weight: torch.Tensor, bias: torch.Tensor | None) -> tuple[int, int] | None:
+        if weight.is_inference() or (bias is not None and bias.is_inference()):
+            return None  # inference tensors keep no version counter: such kernels are never reused
+        return weight._version, -1 if bias is None else bias._version
+
+    @staticmethod
+    def applies(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+        """Whether ``conv`` of ``x`` upsampled can run folded: inference (no gradient recorded,
+        the plain path stays for training), a float32 / float64 4-D picture of the weights' dtype,
+        the decoder's 5×5 convolution, and sides of at least 2 where reflected (the upsampled
+        picture must be wider than the padding; the plain path raises the original's error)."""
+        if torch.is_grad_enabled() or x.dim() != 4 or x.dtype not in (torch.float32, torch.float64):
+            return False
+        if x.dtype != conv.weight.dtype or x.device != conv.weight.device:
+            return False
+        if (conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups) != ((5, 5), (1, 1), (2, 2),
+                                                                                          (1, 1), 1):
+            return False
+        if conv.padding_mode == "reflect":
+            return min(x.shape[2:]) >= 2
+        return conv.padding_mode == "zeros"
+
+    def current(self, conv: nn.Conv2d) -> bool:
+        """Whether these kernels were folded from ``conv``'s present weights."""
+        weight, bias = conv.weight, conv.bias
+        if self._versions is None or (bias is None) != (self._bias is None):
+            return False
+        if weight.data_ptr() != self._weight.data_ptr() or weight.shape != self._weight.shape:
+            return False
+        if bias is not None and (bias.data_ptr() != self._bias.data_ptr() or bias.shape != self._bias.shape):
+            return False
+        return self._versions_of(weight, bias) == self._versions
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of ``x`` upsampled ×2 (nearest): ``[N, out, 2H, 2W]``."""
+        if not self.reflect:
+            return F.pixel_shuffle(F.conv2d(x, self.phases, self.phase_bias, padding=1), 2)
+        height, width = x.shape[2:]
+        y = F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.phases, self.phase_bias), 2)
+        row_lines, column_lines = _edge_indices(height, width)
+        y[:, :, ::2 * height - 1] = self._edge_lines(x, self.row_edge, row_lines, 2 * width)
+        y[:, :, 1:-1, ::2 * width - 1] = self._edge_lines(x, self.column_edge, column_lines,
+                                                          2 * height - 2).transpose(2, 3)
+        return y
+
+    def _edge_lines(self, x: torch.Tensor, kernel: torch.Tensor, index: _EdgeIndex, length: int) -> torch.Tensor:
+        """Two edge lines of ``length`` outputs, ``[N, out, 2, length]``, from the picture ``x``:
+        the pixels each output reads gathered by ``index`` (one gather, whatever ``x``'s memory
+        layout), times ``kernel``."""
+        n = x.shape[0]
+        rows, columns = (i.to(x.device) for i in index)
+        taps = x[:, :, rows, columns].reshape(n, kernel.shape[1], 2 * length)  # [N, in·10, 2·length]
+        lines = torch.matmul(kernel, taps)  # [N, out, 2·length]
+        if self.bias is not None:
+            lines += self.bias
+        return lines.view(n, -1, 2, length)
+
+
 class Conv2dBlock(nn.Module):
     """Convolution (with its padding), norm, activation: the originals' ``Conv2dBlock`` with keys
     ``norm.*`` then ``conv.weight`` / ``conv.bias`` (the original registers the norm first)."""
@@ -130,7 +276,23 @@ class Conv2dBlock(nn.Module):
         self.conv = nn.Conv2d(in_dim, out_dim, kernel, stride, padding, padding_mode=_padding_mode(pad_type))
 
     def forward(self, x: torch.Tensor, adain: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        x = self.conv(x)
+        return self._after_conv(self.conv(x), adain)
+
+    def forward_upsampled(self, x: torch.Tensor) -> torch.Tensor | None:
+        """``forward(nearest ×2 upsampled x)`` through the folded kernels of
+        :class:`_UpsampledConvKernels` where they apply; ``None`` where they do not (gradients
+        recorded, another convolution or dtype, a picture too small to reflect), so that the caller
+        runs its own upsampling module and :meth:`forward` instead."""
+        if not _UpsampledConvKernels.applies(self.conv, x):
+            return None
+        kernels = getattr(self, "_folded", None)
+        if kernels is None or not kernels.current(self.conv):
+            kernels = _UpsampledConvKernels(self.conv)
+            # a plain attribute, not a buffer: no state_dict key, and rebuilt when the weights change
+            self._folded = kernels
+        return self._after_conv(kernels(x), None)
+
+    def _after_conv(self, x: torch.Tensor, adain: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         if isinstance(self.norm, AdaptiveInstanceNorm2d):
             if adain is None:
                 raise ValueError("an AdaIN block needs its (weight, bias) from the style code")
@@ -276,10 +438,12 @@ class Decoder(nn.Module):
         return pairs
 
     def forward(self, content: torch.Tensor, adain_params: torch.Tensor) -> torch.Tensor:
-        x = self.model[0](content, self.split_adain(adain_params))
-        for layer in list(self.model)[1:]:
-            x = layer(x)
-        return x
+        layers = list(self.model)
+        x = layers[0](content, self.split_adain(adain_params))
+        for upsample, block in zip(layers[1:-1:2], layers[2:-1:2], strict=True):
+            y = block.forward_upsampled(x)  # the upsampling folded into the convolution (inference)
+            x = block(upsample(x)) if y is None else y
+        return layers[-1](x)
 
 
 def _style_batch(style: torch.Tensor, style_dim: int) -> torch.Tensor:
