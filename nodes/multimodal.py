@@ -91,6 +91,21 @@ def _domain_name(handle: MultimodalHandle, domain: str) -> str:
     return domain if label == domain else f"{domain} ({label})"
 
 
+def _encode(handle: MultimodalHandle, pictures: torch.Tensor, encoder) -> torch.Tensor:
+    """``encoder`` over NCHW ``pictures`` in chunks on the model's device, with progress and
+    interrupts between chunks; the codes come back as float32 on the CPU."""
+    device, dtype = _ready(handle)
+    bar = comfy.utils.ProgressBar(len(pictures))
+    codes = []
+    with torch.no_grad():
+        for start in range(0, len(pictures), CHUNK):
+            mm.throw_exception_if_processing_interrupted()
+            part = pictures[start:start + CHUNK].to(device, dtype)
+            codes.append(encoder(part).float().cpu())
+            bar.update_absolute(start + len(part), len(pictures))
+    return torch.cat(codes)
+
+
 def _pairs(node: str, n: int, m: int, first: str, second: str) -> list[tuple[int, int]]:
     """(i, j) index pairs: N with N in order, or one of either shared by all of the other."""
     if n != m and 1 not in (n, m):
@@ -176,16 +191,7 @@ class MUNITEncodeContent(io.ComfyNode):
         info = munit.model.info
         x = _pictures(node, image, info.generator_kwargs(domain)["input_dim"])
         padded, offset = pad_centred(x, info.size_multiple)
-        device, dtype = _ready(munit)
-        bar = comfy.utils.ProgressBar(len(padded))
-        codes = []
-        with torch.no_grad():
-            for start in range(0, len(padded), CHUNK):
-                mm.throw_exception_if_processing_interrupted()
-                part = padded[start:start + CHUNK].to(device, dtype)
-                codes.append(munit.model.encode_content(domain, part).float().cpu())
-                bar.update_absolute(start + len(part), len(padded))
-        codes = torch.cat(codes)
+        codes = _encode(munit, padded, lambda part: munit.model.encode_content(domain, part))
         value = ContentValue(codes, munit.name, "munit", domain, tuple(x.shape[-2:]), offset)
         text = f"{len(codes)} content code(s) {list(codes.shape[1:])} from domain {_domain_name(munit, domain)}"
         return io.NodeOutput(value, ui={"text": [text]})
@@ -215,11 +221,7 @@ class MUNITEncodeStyle(io.ComfyNode):
         info = munit.model.info
         x = _pictures(node, image, info.generator_kwargs(domain)["input_dim"])
         padded, _ = pad_centred(x, info.size_multiple)
-        device, dtype = _ready(munit)
-        with torch.no_grad():
-            codes = torch.cat([munit.model.encode_style(domain, part.to(device, dtype)).float().cpu()
-                               for part in padded.split(CHUNK)])
-        codes = codes.flatten(1)
+        codes = _encode(munit, padded, lambda part: munit.model.encode_style(domain, part)).flatten(1)
         labels = [f"style of picture {i}" for i in range(len(codes))]
         value = StyleValue(codes, munit.name, "munit", domain, labels)
         text = f"{len(codes)} style code(s) of domain {_domain_name(munit, domain)}"
@@ -478,10 +480,7 @@ class FUNITTranslate(io.ComfyNode):
         info = funit.model.info
         x = _pictures(node, image, 3)
         padded, offset = pad_centred(x, info.size_multiple)
-        device, dtype = _ready(funit)
-        with torch.no_grad():
-            codes = torch.cat([funit.model.encode_content(part.to(device, dtype)).float().cpu()
-                               for part in padded.split(CHUNK)])
+        codes = _encode(funit, padded, funit.model.encode_content)
         content = ContentValue(codes, funit.name, "funit", "", tuple(x.shape[-2:]), offset)
         y = _decode_pairs(node, funit, content, class_code, _pairs(node, len(codes), len(class_code.codes),
                                                                    "pictures", "class codes"))

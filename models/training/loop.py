@@ -106,6 +106,17 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+def one_rate(lr_at: Callable[[int], float], *optimizers: torch.optim.Optimizer) -> Callable[[int], dict[str, float]]:
+    """``learning_rates`` for :func:`gan_steps` when every optimiser follows one schedule ``lr_at(step)``."""
+    def learning_rates(index: int) -> dict[str, float]:
+        lr = lr_at(index)
+        for optimizer in optimizers:
+            set_learning_rate(optimizer, lr)
+        return {"lr": lr}
+
+    return learning_rates
+
+
 def check_finite(step: int, record: Mapping[str, float], may_be_nan: tuple[str, ...] = ()) -> None:
     """Raise ``FloatingPointError`` when a loss of the step is not finite (``may_be_nan``: losses
     that are NaN on purpose, e.g. for a step that skipped them)."""

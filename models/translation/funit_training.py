@@ -45,16 +45,15 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..training.loop import gan_steps, read_state_file, set_learning_rate, write_state_file
+from ..training.loop import gan_steps, set_learning_rate, write_state_file
 from .multimodal import FunitModel, MultimodalInfo, create_funit, save_multimodal
 from .munit import FewShotGen, init_weights
 
@@ -515,32 +514,14 @@ def run_funit_training(classes: str | os.PathLike | Sequence | Mapping, out: str
     ``num_classes`` (it is the number of classes found). Writes ``out`` (the ``gen_test`` weights,
     GANForge safetensors that :func:`~.multimodal.load_funit` reads) and the resumable state;
     returns facts like :func:`~.munit_training.run_munit_training`."""
-    from .training import TranslationTrainingError
+    from .training import RunProgress, TranslationTrainingError, check_resumable, read_resume_state, run_config
 
-    known = {f.name for f in fields(FunitConfig)} - {"steps", "seed", "batch_size"}
-    unknown = set(recipe) - known
-    if unknown:
-        raise TranslationTrainingError(f"unknown FUNIT recipe setting(s) {', '.join(sorted(unknown))} "
-                                       f"(known: {', '.join(sorted(known))})")
-    notices: list[str] = []
-    if resume:
-        try:
-            stored = read_state_file(resume, STATE_FORMAT, "`ganforge train-translation funit`")
-        except (ValueError, RuntimeError, OSError) as error:
-            raise TranslationTrainingError(f"cannot resume from {resume}: {error}") from None
-        # the rate is constant, so the planned length only documents the run
-        settings = {**stored["config"], **recipe, "steps": schedule_steps or max(steps, stored["config"]["steps"])}
-        for name, given in (("seed", seed), ("batch_size", batch)):
-            if given is not None and given != settings[name]:
-                notices.append(f"{name} {given} differs from the saved run's {settings[name]}: the continuation "
-                               "differs from an unbroken run")
-                settings[name] = given
-        config = FunitConfig(**settings)
-        kwargs = stored["kwargs"]
-    else:
-        config = FunitConfig(steps=schedule_steps or steps, batch_size=batch or FunitConfig.batch_size,
-                             seed=seed or 0, **recipe)
-        kwargs = generator
+    stored = read_resume_state(resume, STATE_FORMAT, "`ganforge train-translation funit`") if resume else None
+    # FUNIT's rate is constant: the planned length only documents the run
+    config, notices = run_config(FunitConfig, recipe, steps=steps, schedule_steps=schedule_steps, seed=seed,
+                                 batch=batch, stored=stored and stored["config"], what="FUNIT ",
+                                 default_batch=FunitConfig.batch_size)
+    kwargs = stored["kwargs"] if stored else generator
     multiple = 2 ** kwargs["n_downs_content"]
     if crop_size % multiple:
         raise TranslationTrainingError(f"FUNIT with {kwargs['n_downs_content']} content downsamplings needs sides "
@@ -555,9 +536,7 @@ def run_funit_training(classes: str | os.PathLike | Sequence | Mapping, out: str
         if data.names != state.class_names:
             notices.append(f"the classes are named {data.names}, the saved run's {state.class_names}: they are "
                            "matched by position")
-        if state.step >= steps:
-            raise TranslationTrainingError(f"{Path(resume).name} is already at step {state.step}; ask for more "
-                                           "steps than that (steps counts from the start of training)")
+        check_resumable(state, steps, resume)
     else:
         d_kwargs = {**discriminator, "num_classes": discriminator.get("num_classes") or len(data.names)}
         if d_kwargs["num_classes"] < len(data.names):
@@ -566,39 +545,14 @@ def run_funit_training(classes: str | os.PathLike | Sequence | Mapping, out: str
         state = new_funit_state(kwargs, d_kwargs, config, data.names, device)
     for notice in notices:
         report(f"notice: {notice}")
-    start_step = state.step
-    started = time.perf_counter()
-
-    def after_step(state: FunitState, record: dict) -> None:
-        step = record["step"]
-        if report_every and (step % report_every == 0 or step == steps):
-            rate = (step - start_step) * config.batch_size / max(time.perf_counter() - started, 1e-9)
-            losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k != "step")
-            report(f"step {step}/{steps}: {losses} ({rate:.1f} images/s)")
-        if on_step is not None:
-            on_step(step, steps, record, state.model)
-
-    train_funit(state, data, config, until=steps, on_step=after_step)
-    seconds = time.perf_counter() - started
-    images_per_second = (state.step - start_step) * config.batch_size / max(seconds, 1e-9)
+    progress = RunProgress(state, steps, config.batch_size, report, report_every, on_step, lambda state: state.model)
+    train_funit(state, data, config, until=steps, on_step=progress)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     save_funit_state(state, config, state_path)
     save_multimodal(state.model, out)
-    report(f"wrote {out} ({state.step} steps, {seconds:.1f} s, {images_per_second:.1f} images/s)")
-    last = state.history[-10:]
-    return {"out": str(out), "state": str(state_path), "junyanz": [], "kind": "funit", "architecture": "funit",
-            "kwargs": state.kwargs, "discriminator": state.d_kwargs, "steps": state.step,
-            "steps_run": state.step - start_step, "seconds": round(seconds, 1),
-            "images_per_second": round(images_per_second, 1), "classes": data.counts(),
+    return {**progress.facts(state, out, state_path), "junyanz": [], "kind": "funit", "architecture": "funit",
+            "kwargs": state.kwargs, "discriminator": state.d_kwargs, "classes": data.counts(),
             "pictures": int(data.pictures.shape[0]), "crop_size": crop_size, "config": asdict(config),
-            "notices": notices,
-            "final_losses": {k: round(sum(r[k] for r in last) / len(last), 4) for k in last[0]
-                             if k != "step"} if last else {}}
-
-
-__all__ = ["STATE_FORMAT", "ActFirstResBlock", "FunitConfig", "FunitData", "FunitState", "GPPatchMcResDis",
-           "dis_fake_loss", "dis_real_loss", "discriminator_defaults", "funit_preview", "funit_step",
-           "gen_adversarial_loss", "generator_defaults", "load_funit_data", "new_funit_state", "real_gradient_penalty",
-           "restore_funit_state", "run_funit_training", "save_funit_state", "train_funit", "update_average"]
+            "notices": notices}

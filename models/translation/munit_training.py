@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..training.loop import gan_steps, read_state_file, set_learning_rate, write_state_file
+from ..training.loop import gan_steps, one_rate, write_state_file
 from .multimodal import MunitModel, create_munit, save_multimodal
 from .munit import MsImageDis
 
@@ -192,17 +191,12 @@ def train_munit(state: MunitState, data, config: MunitConfig, until: int | None 
     until = config.steps if until is None else until
     device = next(state.model.generators["A"].parameters()).device
 
-    def learning_rates(index: int) -> dict[str, float]:
-        lr = config.lr_at(index)
-        for optimizer in (state.g_optimizer, state.d_optimizer):
-            set_learning_rate(optimizer, lr)
-        return {"lr": lr}
-
     def step(rng: torch.Generator) -> dict:
         x_a, x_b = (x.to(device) for x in data.sample(rng, config.batch_size))
         return munit_step(state, x_a, x_b, config, rng)
 
-    gan_steps(state, until, config.seed, device, step, learning_rates, on_step)
+    gan_steps(state, until, config.seed, device, step, one_rate(config.lr_at, state.g_optimizer, state.d_optimizer),
+              on_step)
     return state
 
 
@@ -264,31 +258,19 @@ def run_munit_training(a, b, out: str | os.PathLike, *, steps: int, batch: int |
                        recipe: dict) -> dict:
     """The ``kind="munit"`` branch of :func:`~.training.run_translation_training` (which checks
     the output paths and reads the pictures through the same data loader)."""
-    from .training import TranslationTrainingError, load_translation_data
+    from .training import (
+        RunProgress,
+        TranslationTrainingError,
+        check_resumable,
+        load_translation_data,
+        read_resume_state,
+        run_config,
+    )
 
-    known = {f.name for f in fields(MunitConfig)} - {"steps", "seed", "batch_size"}
-    unknown = set(recipe) - known
-    if unknown:
-        raise TranslationTrainingError(f"unknown MUNIT recipe setting(s) {', '.join(sorted(unknown))} "
-                                       f"(known: {', '.join(sorted(known))})")
-    notices: list[str] = []
-    if resume:
-        try:
-            stored = read_state_file(resume, STATE_FORMAT, "`ganforge train-translation --kind munit`")
-        except (ValueError, RuntimeError, OSError) as error:
-            raise TranslationTrainingError(f"cannot resume from {resume}: {error}") from None
-        schedule = schedule_steps or max(steps, stored["config"]["steps"])
-        settings = {**stored["config"], **recipe, "steps": schedule}
-        for name, given in (("seed", seed), ("batch_size", batch)):
-            if given is not None and given != settings[name]:
-                notices.append(f"{name} {given} differs from the saved run's {settings[name]}: the continuation "
-                               "differs from an unbroken run")
-                settings[name] = given
-        config = MunitConfig(**settings)
-        kwargs = stored["kwargs"]
-    else:
-        config = MunitConfig(steps=schedule_steps or steps, batch_size=batch or 1, seed=seed or 0, **recipe)
-        kwargs = generator
+    stored = read_resume_state(resume, STATE_FORMAT, "`ganforge train-translation munit`") if resume else None
+    config, notices = run_config(MunitConfig, recipe, steps=steps, schedule_steps=schedule_steps, seed=seed,
+                                 batch=batch, stored=stored and stored["config"], what="MUNIT ")
+    kwargs = stored["kwargs"] if stored else generator
     multiple = 2 ** kwargs["n_downsample"]
     if crop_size % multiple:
         raise TranslationTrainingError(f"MUNIT with {kwargs['n_downsample']} downsamplings needs sides that are "
@@ -304,39 +286,18 @@ def run_munit_training(a, b, out: str | os.PathLike, *, steps: int, batch: int |
         report(f"notice: {notice}")
     if resume:
         state, config = restore_munit_state(stored, config, device)
-        if state.step >= steps:
-            raise TranslationTrainingError(f"{Path(resume).name} is already at step {state.step}; ask for more "
-                                           "steps than that (steps counts from the start of training)")
+        check_resumable(state, steps, resume)
     else:
         state = new_munit_state(kwargs, discriminator, config, domains, device)
-    start_step = state.step
-    started = time.perf_counter()
-
-    def after_step(state: MunitState, record: dict) -> None:
-        step = record["step"]
-        if report_every and (step % report_every == 0 or step == steps):
-            rate = (step - start_step) * config.batch_size / max(time.perf_counter() - started, 1e-9)
-            losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in ("step", "lr"))
-            report(f"step {step}/{steps}: {losses} ({rate:.1f} images/s)")
-        if on_step is not None:
-            on_step(step, steps, record, state.model)
-
-    train_munit(state, data, config, until=steps, on_step=after_step)
-    seconds = time.perf_counter() - started
-    images_per_second = (state.step - start_step) * config.batch_size / max(seconds, 1e-9)
+    progress = RunProgress(state, steps, config.batch_size, report, report_every, on_step, lambda state: state.model)
+    train_munit(state, data, config, until=steps, on_step=progress)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_munit_state(state, config, state_path)
     for generator_network in state.model.generators.values():
         generator_network.eval().requires_grad_(False)
     save_multimodal(state.model, out)
-    report(f"wrote {out} ({state.step} steps, {seconds:.1f} s, {images_per_second:.1f} images/s)")
-    last = state.history[-10:]
-    return {"out": str(out), "state": str(state_path), "junyanz": [], "kind": "munit", "architecture": "munit",
-            "kwargs": kwargs, "discriminator": state.d_kwargs, "steps": state.step,
-            "steps_run": state.step - start_step, "seconds": round(seconds, 1),
-            "images_per_second": round(images_per_second, 1),
+    return {**progress.facts(state, out, state_path), "junyanz": [], "kind": "munit", "architecture": "munit",
+            "kwargs": kwargs, "discriminator": state.d_kwargs,
             "pictures": {"A": int(data.a.shape[0]), "B": int(data.b.shape[0])}, "crop_size": crop_size,
-            "config": asdict(config), "notices": notices,
-            "final_losses": {k: round(sum(r[k] for r in last) / len(last), 4) for k in last[0]
-                             if k not in ("step", "lr")} if last else {}}
+            "config": asdict(config), "notices": notices}

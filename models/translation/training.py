@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from ..training.data import open_picture, picture_files, picture_to_uint8
-from ..training.loop import gan_steps, read_state_file, set_learning_rate, write_state_file
+from ..training.loop import gan_steps, one_rate, read_state_file, write_state_file
 from .loader import DIRECTIONS, Translator, create_translator, export_junyanz, init_weights, save_translation
 from .networks import NORMS, BatchNorm2d, NLayerDiscriminator, set_inference_mode
 from .translate import translate
@@ -552,18 +553,13 @@ def train_translation(state: TranslationState, data: TranslationData, config: Tr
     device = next(state.translator.networks[AB].parameters()).device
     step_fn = _pix2pix_step if config.kind == "pix2pix" else _cyclegan_step
 
-    def learning_rates(index: int) -> dict[str, float]:
-        lr = config.lr_at(index)
-        for optimizer in (state.g_optimizer, state.d_optimizer):
-            set_learning_rate(optimizer, lr)
-        return {"lr": lr}
-
     def step(rng: torch.Generator) -> dict:
         # batches, crops, flips and the pool draw from rng; dropout from the (forked, seeded) global state
         real_a, real_b = (x.to(device) for x in data.sample(rng, config.batch_size))
         return step_fn(state, real_a, real_b, config, rng)
 
-    gan_steps(state, until, config.seed, device, step, learning_rates, on_step)
+    gan_steps(state, until, config.seed, device, step, one_rate(config.lr_at, state.g_optimizer, state.d_optimizer),
+              on_step)
     return state
 
 
@@ -663,6 +659,94 @@ def preview(translator: Translator, pictures: torch.Tensor, direction: str = AB,
 def _junyanz_targets(kind: str, folder: Path) -> list[Path]:
     names = ("G_A", "G_B") if kind == "cyclegan" else ("G",)
     return [folder / f"latest_net_{name}.pth" for name in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# what the run_* functions of every translation recipe share
+
+
+def run_config(config_type: type, recipe: dict, *, steps: int, schedule_steps: int | None, seed: int | None,
+               batch: int | None, stored: dict | None, what: str, default_batch: int = 1,
+               **fixed) -> tuple[Any, list[str]]:
+    """The recipe of a run and notices for a person: a fresh ``config_type(**fixed, **recipe)``, or
+    on resume the saved run's settings (``stored``: its config dict) with ``recipe`` on top.
+
+    ``steps`` is where this run stops; the schedule spans ``schedule_steps`` (default ``steps``,
+    and on resume the saved run's own span unless the run now goes past it). A seed or batch size
+    other than the saved run's is taken, with a notice that the continuation then differs from an
+    unbroken run. Unknown recipe settings are refused by name (``what`` names the recipe)."""
+    known = {f.name for f in fields(config_type)} - {"kind", "steps", "seed", "batch_size"}
+    unknown = set(recipe) - known
+    if unknown:
+        raise TranslationTrainingError(f"unknown {what}recipe setting(s) {', '.join(sorted(unknown))} "
+                                       f"(known: {', '.join(sorted(known))})")
+    if stored is None:
+        config = config_type(**fixed, steps=schedule_steps or steps, batch_size=batch or default_batch,
+                             seed=seed or 0, **recipe)
+        return config, []
+    notices = []
+    schedule = schedule_steps or max(steps, stored["steps"])
+    settings = {**stored, **recipe, "steps": schedule}
+    for name, given in (("seed", seed), ("batch_size", batch)):
+        if given is not None and given != settings[name]:
+            notices.append(f"{name} {given} differs from the saved run's {settings[name]}: the continuation "
+                           "differs from an unbroken run")
+            settings[name] = given
+    if stored["steps"] != schedule:
+        notices.append(f"the schedule now spans {schedule} steps (the saved run planned {stored['steps']}): the "
+                       "continuation differs from one unbroken run where the learning rate follows the schedule")
+    return config_type(**settings), notices
+
+
+def read_resume_state(path: str | os.PathLike, format_name: str, made_by: str) -> dict:
+    """A saved training state to resume from, or a :class:`TranslationTrainingError` saying why not."""
+    try:
+        return read_state_file(path, format_name, made_by)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise TranslationTrainingError(f"cannot resume from {path}: {error}") from None
+
+
+def check_resumable(state, steps: int, resume: str | os.PathLike) -> None:
+    if state.step >= steps:
+        raise TranslationTrainingError(f"{Path(resume).name} is already at step {state.step}; ask for more steps "
+                                       "than that (steps counts from the start of training)")
+
+
+class RunProgress:
+    """Reports a run's steps (every ``report_every``, and the last), times it, and calls the
+    caller's ``on_step(step, steps, record, model)``; ``model_of(state)`` gives what that receives."""
+
+    def __init__(self, state, steps: int, batch_size: int, report: Callable[[str], None], report_every: int,
+                 on_step: Callable | None, model_of: Callable) -> None:
+        self.steps, self.batch_size, self.report, self.report_every = steps, batch_size, report, report_every
+        self.on_step, self.model_of = on_step, model_of
+        self.start_step = state.step
+        self.started = time.perf_counter()
+
+    def __call__(self, state, record: dict) -> None:
+        step = record["step"]
+        if self.report_every and (step % self.report_every == 0 or step == self.steps):
+            losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in ("step", "lr"))
+            self.report(f"step {step}/{self.steps}: {losses} ({self.rate(state):.1f} images/s)")
+        if self.on_step is not None:
+            self.on_step(step, self.steps, record, self.model_of(state))
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def rate(self, state) -> float:
+        return (state.step - self.start_step) * self.batch_size / max(self.seconds(), 1e-9)
+
+    def facts(self, state, out: Path, state_path: Path) -> dict:
+        """What every run returns about itself (files, steps, time, the last losses), reported."""
+        seconds, rate = self.seconds(), self.rate(state)
+        self.report(f"wrote {out} ({state.step} steps, {seconds:.1f} s, {rate:.1f} images/s)")
+        last = state.history[-10:]
+        return {"out": str(out), "state": str(state_path), "steps": state.step,
+                "steps_run": state.step - self.start_step, "seconds": round(seconds, 1),
+                "images_per_second": round(rate, 1),
+                "final_losses": {k: round(sum(r[k] for r in last) / len(last), 4) for k in last[0]
+                                 if k not in ("step", "lr")} if last else {}}
 
 
 def _run_munit(a, b, out, *, ngf: int, ndf: int, input_nc: int, export_junyanz_dir, munit: dict | None,
@@ -769,32 +853,12 @@ def run_translation_training(
                           schedule_steps=schedule_steps, resume=resume, state_path=state_path,
                           export_junyanz_dir=export_junyanz_dir, device=device, report=report, on_step=on_step,
                           report_every=report_every, funit=funit, recipe=recipe)
-    notices: list[str] = []
-    field_names = {f.name for f in fields(TranslationConfig)} - {"kind", "steps", "seed", "batch_size"}
-    unknown = set(recipe) - field_names
-    if unknown:
-        raise TranslationTrainingError(f"unknown recipe setting(s) {', '.join(sorted(unknown))} "
-                                       f"(known: {', '.join(sorted(field_names))})")
-    schedule = schedule_steps or steps
+    stored = read_resume_state(resume, STATE_FORMAT, "`ganforge train-translation`") if resume else None
+    if stored is not None and stored["kind"] != kind:
+        raise TranslationTrainingError(f"{Path(resume).name} trains {stored['kind']}, not {kind}")
+    config, notices = run_config(TranslationConfig, recipe, steps=steps, schedule_steps=schedule_steps, seed=seed,
+                                 batch=batch, stored=stored and stored["config"], what="", kind=kind)
     if resume:
-        try:
-            stored = read_translation_state(resume)
-        except (ValueError, RuntimeError, OSError) as error:
-            raise TranslationTrainingError(f"cannot resume from {resume}: {error}") from None
-        if stored["kind"] != kind:
-            raise TranslationTrainingError(f"{Path(resume).name} trains {stored['kind']}, not {kind}")
-        # The saved run's schedule goes on, unless asked otherwise or the run now goes past its end.
-        schedule = schedule_steps or max(steps, stored["config"]["steps"])
-        settings = {**stored["config"], **recipe, "steps": schedule}
-        for name, given in (("seed", seed), ("batch_size", batch)):
-            if given is not None and given != settings[name]:
-                notices.append(f"{name} {given} differs from the saved run's {settings[name]}: the continuation "
-                               "differs from an unbroken run")
-                settings[name] = given
-        if stored["config"]["steps"] != schedule:
-            notices.append(f"the learning-rate schedule now spans {schedule} steps (the saved run planned "
-                           f"{stored['config']['steps']}): the continuation differs from one unbroken run")
-        config = TranslationConfig(**settings)
         arch, kwargs = stored["architecture"], stored["kwargs"]
         if architecture is not None:
             wanted = generator_kwargs(architecture, kwargs["input_nc"], kwargs["output_nc"], kwargs["ngf"],
@@ -806,7 +870,6 @@ def run_translation_training(
         n_layers_d = stored["d_kwargs"]["n_layers"]
     else:
         defaults = DEFAULTS[kind]
-        config = TranslationConfig(kind=kind, steps=schedule, batch_size=batch or 1, seed=seed or 0, **recipe)
         arch, kwargs = generator_kwargs(architecture or defaults["architecture"], input_nc, output_nc, ngf,
                                         norm or defaults["norm"],
                                         defaults["dropout"] if dropout is None else dropout)
@@ -833,42 +896,21 @@ def run_translation_training(
         report(f"notice: {notice}")
     if resume:
         state, config = restore_translation_state(stored, config, device, Path(resume).name)
-        if state.step >= steps:
-            raise TranslationTrainingError(f"{Path(resume).name} is already at step {state.step}; ask for more steps "
-                                           f"than that (steps counts from the start of training)")
+        check_resumable(state, steps, resume)
     else:
         state = new_translation_state(arch, kwargs, config, ndf, n_layers_d, domains, device)
-    start_step = state.step
-    started = time.perf_counter()
-
-    def after_step(state: TranslationState, record: dict) -> None:
-        step = record["step"]
-        if report_every and (step % report_every == 0 or step == steps):
-            seconds = time.perf_counter() - started
-            rate = (step - start_step) * config.batch_size / max(seconds, 1e-9)
-            losses = ", ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in ("step", "lr"))
-            report(f"step {step}/{steps}: {losses} ({rate:.1f} images/s)")
-        if on_step is not None:
-            on_step(step, steps, record, state.translator)
-
-    train_translation(state, data, config, until=steps, on_step=after_step)
-    seconds = time.perf_counter() - started
-    images_per_second = (state.step - start_step) * config.batch_size / max(seconds, 1e-9)
+    progress = RunProgress(state, steps, config.batch_size, report, report_every, on_step,
+                           lambda state: state.translator)
+    train_translation(state, data, config, until=steps, on_step=progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     save_translation_state(state, config, state_path)
     save_translation(state.translator, out)
     exported = export_junyanz(state.translator, export_junyanz_dir) if export_junyanz_dir is not None else []
-    report(f"wrote {out} ({state.step} steps, {seconds:.1f} s, {images_per_second:.1f} images/s)")
-    last = state.history[-10:]
-    return {"out": str(out), "state": str(state_path), "junyanz": [str(p) for p in exported], "kind": kind,
-            "architecture": arch, "kwargs": kwargs, "discriminator": state.d_kwargs, "steps": state.step,
-            "steps_run": state.step - start_step, "seconds": round(seconds, 1),
-            "images_per_second": round(images_per_second, 1),
+    return {**progress.facts(state, out, state_path), "junyanz": [str(p) for p in exported], "kind": kind,
+            "architecture": arch, "kwargs": kwargs, "discriminator": state.d_kwargs,
             "pictures": {"A": int(data.a.shape[0]), "B": int(data.b.shape[0])}, "crop_size": crop_size,
-            "config": asdict(config), "notices": notices,
-            "final_losses": {k: round(sum(r[k] for r in last) / len(last), 4) for k in last[0]
-                             if k not in ("step", "lr")} if last else {}}
+            "config": asdict(config), "notices": notices}
 
 
 __all__ = ["DEFAULTS", "GAN_MODES", "KINDS", "ImagePool", "TranslationConfig", "TranslationData",
