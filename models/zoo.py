@@ -221,9 +221,35 @@ for _name, _description in (
         ("digits-cyclegan-thin2bold", "CycleGAN (ResNet 6 blocks, ngf 8), 32 px gray, both directions: plain digits "
                                       "<-> thick-stroked digits, trained unpaired on scikit-learn's digits."),
         ("digits-pix2pix-edges2digit", "pix2pix (U-Net unet_32, ngf 8), 32 px gray: a digit's edge map (outline) -> "
-                                       "the filled digit, trained on scikit-learn's digits.")):
+                                       "the filled digit, trained on scikit-learn's digits."),
+        ("digits-munit-thin-bold", "MUNIT (dim 16, style_dim 8), 32 px gray: plain digits (A) <-> digits in many "
+                                   "strokes (B: thickness, slant, ink); content = which digit, style = the stroke.")):
     register(ZooMember(_name, "translation", _description,
                        lambda out, progress, _name=_name: _train_translation(out, progress, _name)))
+
+
+def _train_spade_layout(out: Path, progress: Progress | None) -> dict:
+    from .training.translation_digits import train_spade_member
+
+    return train_spade_member(out, progress)
+
+
+register(ZooMember("digits-spade-layout", "translation",
+                   "SPADE (ngf 8, 11 classes), 64x64 gray pages: a label map of boxes, each labelled with a digit "
+                   "(paper = class 0, digit d = class d + 1) -> handwritten digits filling their boxes.",
+                   _train_spade_layout))
+
+
+def _train_funit_strokes(out: Path, progress: Progress | None) -> dict:
+    from .training.translation_digits import train_funit_member
+
+    return train_funit_member(out, progress)
+
+
+register(ZooMember("digits-funit-strokes", "translation",
+                   "FUNIT (nf 16, class code 32), 32 px gray as RGB, few-shot: a class is a way of writing (stroke "
+                   "weight, slant, ink), the content is the digit; 5 pictures of a writing never seen in training "
+                   "give its class code.", _train_funit_strokes))
 
 
 def _train_translation(out: Path, progress: Progress | None, name: str) -> dict:

@@ -239,3 +239,17 @@ def test_label_map_errors_name_the_problem(comfy, models, pictures):
     message = failure(comfy, semantic_graph("gen_00001000.pt"))
     assert "MUNIT" in message and "Load Semantic Synthesis" in message, message
     assert comfy.client.get_json("/system_stats")
+
+
+def test_discriminator_and_optimizer_files_are_named_by_the_loaders(comfy, models):
+    from ganforge.models.translation.munit import MsImageDis
+
+    dis = MsImageDis(input_dim=3, dim=4, n_layer=2, num_scales=2).state_dict()
+    torch.save({"a": dis, "b": dis}, models / "dis_00001000.pt")
+    adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))]).state_dict()
+    torch.save({"gen": adam, "dis": adam}, models / "optimizer.pt")
+    for file, expected in (("dis_00001000.pt", "discriminator"), ("optimizer.pt", "optimizer")):
+        graph = munit_graph(model=file)
+        message = failure(comfy, graph)
+        assert "GANForge Load MUNIT" in message and expected in message and "gen_" in message, message
+    assert comfy.client.get_json("/system_stats")
