@@ -95,7 +95,7 @@ LOADERS = {"stylegan": "ganforge.models.stylegan:load_stylegan",
            "sr3": "ganforge.models.superres:load_superres",
            "vqgan": "ganforge.models.vqgan:load_vqgan",
            "ganforge_clip": "ganforge.models.guidance:load_clip",
-           "translation": "ganforge.models.translation:load_translation"}
+           "translation": "ganforge.models.translation:load_translation_model"}
 assert Path(zoo.ZOO_DIR).resolve().is_relative_to(root), zoo.ZOO_DIR
 # The zoo files of the installed copy: what the registry names (if trained) and whatever lies there.
 files = {member.path.resolve(): member.folder for member in zoo.REGISTRY.values() if member.path.is_file()}
