@@ -167,7 +167,9 @@ def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors
             network = factory(**kwargs)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{name}: the constructor arguments do not fit ({error})") from None
-    network = network.to_empty(device="cpu")
+    # Real (uninitialised, so never touched) CPU storage for the parameters and buffers. Not
+    # Module.to_empty: empty_like on a meta tensor imports sympy (~35 MB) for symbolic shapes.
+    network = network._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu"))
     expected = network.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -183,5 +185,8 @@ def build_network(factory: Callable[..., torch.nn.Module], kwargs: dict, tensors
                            f"vs {tuple(expected[wrong[0]].shape)})")
         raise CheckpointError(f"{name}: the weights do not match {what} built from its arguments: "
                               f"{'; '.join(details)}")
-    network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in tensors.items()})
+    # assign: the file's tensors become the parameters (float32 files without a copy), so the
+    # weights are never held twice while loading
+    network.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in tensors.items()},
+                            assign=True)
     return network.eval().requires_grad_(False)
