@@ -456,3 +456,37 @@ def test_funit_cli_trains_on_class_folders_and_names_bad_input(tmp_path, capsys,
         run_translation_training("funit", stroke_classes, None, tmp_path / "x.safetensors", steps=1,
                                  **{**FUNIT_TINY, "crop_size": 14})
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_spade_trains_and_its_folded_generator_paints_as_the_spectral_one():
+    from ganforge.models.training.translation_digits import layout_sampler, split
+    from ganforge.models.translation.spade import SPADEGenerator
+    from ganforge.models.translation.spade_training import (
+        SpadeConfig,
+        folded_state,
+        new_spade_state,
+        restore_spade_state,
+        spade_state_dict,
+        train_spade,
+    )
+
+    data = split()
+    sample = layout_sampler(data["train_plain"][:40], data["train_labels"][:40])
+    kwargs = {"semantic_nc": 11, "ngf": 2, "hidden": 8, "upsampling": "normal", "param_free_norm": "batch"}
+    d_kwargs = {"input_nc": 14, "ndf": 4, "n_layers": 2, "num_d": 2}
+    config = SpadeConfig(steps=3, batch_size=2, seed=5)
+    whole = new_spade_state(kwargs, d_kwargs, config)
+    train_spade(whole, sample, config)
+    part = new_spade_state(kwargs, d_kwargs, config)
+    train_spade(part, sample, config, until=1)
+    resumed, _ = restore_spade_state(spade_state_dict(part, config))
+    train_spade(resumed, sample, config)
+    for key, value in whole.generator.state_dict().items():
+        assert torch.equal(value, resumed.generator.state_dict()[key]), key
+    assert {"G_GAN", "G_feat", "D"} <= set(whole.history[-1])
+    plain = SPADEGenerator(**kwargs)
+    plain.load_state_dict(folded_state(whole.generator, kwargs))
+    semantics, _ = sample(torch.Generator().manual_seed(1), 2)
+    with torch.no_grad():
+        expected = whole.generator.eval()(semantics)
+        assert (plain.eval()(semantics) - expected).abs().max() < 1e-5
