@@ -268,16 +268,9 @@ def load_funit_data(classes: str | os.PathLike | Sequence | Mapping, crop_size: 
     ``preprocess`` as for the other kinds: "resize_and_crop" (square ``load_size``, default
     ``crop_size * 140 / 128`` as FUNIT's 140 / 128, then random crops), "crop" or "none". Tensors
     are taken as they are (only cropped and flipped)."""
-    from .training import PREPROCESS, TranslationTrainingError, picture_domain
+    from .training import TranslationTrainingError, picture_domain, resolve_load_size
 
-    if preprocess not in PREPROCESS:
-        raise TranslationTrainingError(f"unknown preprocess {preprocess!r} ({', '.join(PREPROCESS)})")
-    if preprocess == "resize_and_crop":
-        load_size = load_size or round(crop_size * LOAD_RATIO)
-        if load_size < crop_size:
-            raise TranslationTrainingError(f"load size {load_size} is smaller than the crop size {crop_size}")
-    else:
-        load_size = None
+    load_size = resolve_load_size(preprocess, crop_size, load_size, LOAD_RATIO)
     if isinstance(classes, str | os.PathLike):
         root = Path(classes)
         if not root.is_dir():

@@ -154,6 +154,20 @@ class TranslationData:
         return batch.float() / 127.5 - 1 if batch.dtype == torch.uint8 else batch.float()
 
 
+def resolve_load_size(preprocess: str, crop_size: int, load_size: int | None, ratio: float) -> int | None:
+    """The size pictures are resized to before cropping: ``load_size``, by default ``crop_size *
+    ratio`` (the recipe's own: 286 / 256 for junyanz, 140 / 128 for FUNIT), for "resize_and_crop";
+    None (pictures as they are) for "crop" and "none"."""
+    if preprocess not in PREPROCESS:
+        raise TranslationTrainingError(f"unknown preprocess {preprocess!r} ({', '.join(PREPROCESS)})")
+    if preprocess != "resize_and_crop":
+        return None
+    load_size = load_size or round(crop_size * ratio)
+    if load_size < crop_size:
+        raise TranslationTrainingError(f"load size {load_size} is smaller than the crop size {crop_size}")
+    return load_size
+
+
 def _examples(paths: list[Path], count: int = 4) -> str:
     shown = ", ".join(p.name for p in paths[:count])
     return shown + (f" and {len(paths) - count} more" if len(paths) > count else "")
@@ -302,14 +316,7 @@ def load_translation_data(kind: str, a: str | os.PathLike | torch.Tensor, b: str
     """
     if kind not in KINDS:
         raise TranslationTrainingError(f"unknown kind {kind!r} ({' or '.join(KINDS)})")
-    if preprocess not in PREPROCESS:
-        raise TranslationTrainingError(f"unknown preprocess {preprocess!r} ({', '.join(PREPROCESS)})")
-    if preprocess == "resize_and_crop":
-        load_size = load_size or round(crop_size * LOAD_RATIO)
-        if load_size < crop_size:
-            raise TranslationTrainingError(f"load size {load_size} is smaller than the crop size {crop_size}")
-    else:
-        load_size = None
+    load_size = resolve_load_size(preprocess, crop_size, load_size, LOAD_RATIO)
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
             raise TranslationTrainingError("give both domains as tensors, or both as folders")
