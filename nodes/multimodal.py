@@ -21,7 +21,7 @@ from ..seeds import parse_seed_list
 from .errors import NodeInputError, check_finite
 from .folders import model_path
 from .translation import FOLDER
-from .types import CATEGORY, PRECISIONS, ContentCode, Funit, Munit, StyleCode, precision_input
+from .types import CATEGORY, ContentCode, Funit, Munit, StyleCode, precision_dtype, precision_input
 from .values import ContentCode as ContentValue
 from .values import MultimodalHandle
 from .values import StyleCode as StyleValue
@@ -34,10 +34,7 @@ CHUNK = 8  # pictures decoded per call: progress and interrupts between chunks, 
 
 def _load(node: str, loader, model_name: str, precision: str, what: str) -> MultimodalHandle:
     path = model_path(node, FOLDER, model_name)
-    dtype = PRECISIONS[precision] or torch.float32
-    if dtype == torch.float16 and mm.get_torch_device().type == "cpu":
-        raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
-                             "choose auto, fp32 or bf16.")
+    dtype = precision_dtype(node, precision)
     try:
         model = loader(path, dtype=dtype)
     except CheckpointError as error:

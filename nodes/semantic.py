@@ -23,7 +23,7 @@ from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
 from .folders import model_path
 from .translation import FOLDER
-from .types import CATEGORY, PRECISIONS, LabelMap, SemanticSynth, precision_input
+from .types import CATEGORY, LabelMap, SemanticSynth, precision_dtype, precision_input
 from .values import LabelMap as LabelValue
 from .values import SemanticHandle
 from .vqgan import patcher_for
@@ -303,10 +303,7 @@ class LoadSemanticSynth(io.ComfyNode):
         node = "GANForge Load Semantic Synthesis"
         path = model_path(node, FOLDER, model_name)
         encoder = None if style_encoder == NONE else model_path(node, FOLDER, style_encoder)
-        dtype = PRECISIONS[precision] or torch.float32
-        if dtype == torch.float16 and mm.get_torch_device().type == "cpu":
-            raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
-                                 "choose auto, fp32 or bf16.")
+        dtype = precision_dtype(node, precision)
         try:
             model = load_semantic(path, dtype=dtype, upsampling=None if upsampling == "auto" else upsampling,
                                   layout=LAYOUTS[layout], encoder_path=encoder)

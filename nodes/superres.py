@@ -22,7 +22,7 @@ from ..models.superres.upscale import SR3_SAMPLERS, UpscaleResult, choose_tile, 
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
 from .folders import model_path, register_model_folder
-from .types import CATEGORY, PRECISIONS, SR3, Upscaler, precision_input
+from .types import CATEGORY, SR3, Upscaler, precision_dtype, precision_input
 from .values import SR3Settings, UpscalerModel
 
 log = logging.getLogger("ganforge")
@@ -38,13 +38,8 @@ register_model_folder(SR3_FOLDER, {".pth", ".pt", ".safetensors", ".json"})
 
 
 def _wrap(node: str, network: torch.nn.Module, name: str, precision: str, default_half: bool) -> UpscalerModel:
-    device = mm.get_torch_device()
-    dtype = PRECISIONS[precision]
-    if dtype is None:
-        dtype = torch.float16 if default_half and device.type == "cuda" else torch.float32
-    if dtype == torch.float16 and device.type == "cpu":
-        raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
-                             "choose auto, fp32 or bf16.")
+    half = default_half and mm.get_torch_device().type == "cuda"
+    dtype = precision_dtype(node, precision, torch.float16 if half else torch.float32)
     network = network.to(dtype)
     return UpscalerModel(network, name, _patcher(network))
 

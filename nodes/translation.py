@@ -22,7 +22,7 @@ from ..models.translation.training import (
 from ..seeds import MAX_SEED
 from .errors import NodeInputError, check_finite
 from .folders import free_path, model_path, register_model_folder
-from .types import CATEGORY, PRECISIONS, Translator, precision_input
+from .types import CATEGORY, Translator, precision_dtype, precision_input
 from .values import TranslatorModel
 from .vqgan import patcher_for
 
@@ -68,10 +68,7 @@ class LoadTranslator(io.ComfyNode):
     def execute(cls, model_name: str, dropout: str = "auto", precision: str = "auto") -> io.NodeOutput:
         node = "GANForge Load Translator"
         path = model_path(node, FOLDER, model_name)
-        dtype = PRECISIONS[precision] or torch.float32
-        if dtype == torch.float16 and mm.get_torch_device().type == "cpu":
-            raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
-                                 "choose auto, fp32 or bf16.")
+        dtype = precision_dtype(node, precision)
         try:
             translator = load_translation(path, dtype=dtype, use_dropout=DROPOUT_CHOICES[dropout])
         except CheckpointError as error:

@@ -11,6 +11,20 @@ CATEGORY = "GANForge"
 PRECISIONS = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def precision_dtype(node: str, precision: str, default: torch.dtype = torch.float32) -> torch.dtype:
+    """The dtype a loader's ``precision`` choice means on ComfyUI's device ("auto": ``default``);
+    fp16 on a CPU is refused, naming ``node`` (its convolutions do not exist there)."""
+    import comfy.model_management as mm
+
+    from .errors import NodeInputError
+
+    dtype = PRECISIONS[precision] or default
+    if dtype == torch.float16 and mm.get_torch_device().type == "cpu":
+        raise NodeInputError(node, "fp16 convolutions are not available on this CPU device.",
+                             "choose auto, fp32 or bf16.")
+    return dtype
+
+
 def precision_input(tooltip: str) -> io.Combo.Input:
     """The ``precision`` combo of a loader node, with what "auto" means for that family."""
     return io.Combo.Input("precision", options=list(PRECISIONS), default="auto", tooltip=tooltip)
