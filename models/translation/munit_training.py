@@ -29,7 +29,7 @@ from torch import nn
 
 from ..training.loop import gan_steps, one_rate, write_state_file
 from .multimodal import MunitModel, create_munit, save_multimodal
-from .munit import MsImageDis
+from .munit import MsImageDis, init_weights
 
 STATE_FORMAT = "ganforge-munit-training-1"
 DOMAINS = ("A", "B")
@@ -68,16 +68,6 @@ def discriminator_defaults(input_dim: int = 3, **overrides) -> dict:
     """MsImageDis kwargs of the shipped configs."""
     return {"input_dim": input_dim, "dim": 64, "n_layer": 4, "num_scales": 3, "norm": "none", "activ": "lrelu",
             "pad_type": "reflect", "gan_type": "lsgan", **overrides}
-
-
-def init_discriminator(network: nn.Module, gain: float = 0.02) -> nn.Module:
-    """The original's 'gaussian' initialisation: conv / linear weights N(0, 0.02), biases 0."""
-    for module in network.modules():
-        if isinstance(module, nn.Conv2d | nn.Linear):
-            nn.init.normal_(module.weight, 0.0, gain)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-    return network
 
 
 def lsgan_discriminator_loss(outputs_fake: list[torch.Tensor], outputs_real: list[torch.Tensor]) -> torch.Tensor:
@@ -123,7 +113,7 @@ def new_munit_state(kwargs: dict, d_kwargs: dict, config: MunitConfig, domains: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = create_munit(kwargs, domains)
-        discriminators = {d: init_discriminator(MsImageDis(**d_kwargs)) for d in DOMAINS}
+        discriminators = {d: init_weights(MsImageDis(**d_kwargs), "gaussian") for d in DOMAINS}
     model.to(device)
     for network in discriminators.values():
         network.to(device)
